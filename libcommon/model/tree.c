@@ -1,0 +1,104 @@
+/* tree.c - the call tree core: interning, child lookup, totals, merge. */
+#include "model/tree.h"
+#include "core/core.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t new_node(fx_tree_t *t, uint32_t parent, uint32_t name)
+{
+    FX_GROW(t->nodes, t->cap, t->len + 1);
+    uint32_t id = (uint32_t)t->len++;
+    fx_tree_node_t *n = &t->nodes[id];
+    n->parent = parent;
+    n->name = name;
+    n->first_child = FX_TREE_NONE;
+    n->next_sibling = FX_TREE_NONE;
+    n->self = 0;
+    n->total = 0;
+    if (parent != FX_TREE_NONE) {
+        n->next_sibling = t->nodes[parent].first_child;
+        t->nodes[parent].first_child = id;
+    }
+    return id;
+}
+
+void fx_tree_init(fx_tree_t *t)
+{
+    memset(t, 0, sizeof *t);
+    fx_strtab_init(&t->names);
+    fx_map64_init(&t->index);
+    fx_strtab_intern(&t->names, "", 0);
+    new_node(t, FX_TREE_NONE, 0);
+}
+
+void fx_tree_free(fx_tree_t *t)
+{
+    fx_strtab_free(&t->names);
+    fx_map64_free(&t->index);
+    free(t->nodes);
+    memset(t, 0, sizeof *t);
+}
+
+uint32_t fx_tree_name(fx_tree_t *t, const char *s, size_t n)
+{
+    return fx_strtab_intern(&t->names, s, n);
+}
+
+uint32_t fx_tree_child(fx_tree_t *t, uint32_t parent, uint32_t name)
+{
+    int inserted;
+    uint64_t *slot = fx_map64_put(&t->index, (uint64_t)parent << 32 | name, &inserted);
+    if (inserted) {
+        /* new_node may grow nodes but not the map, so slot stays valid. */
+        *slot = new_node(t, parent, name);
+    }
+    return (uint32_t)*slot;
+}
+
+uint32_t fx_tree_find_child(const fx_tree_t *t, uint32_t parent, uint32_t name)
+{
+    uint64_t *slot = fx_map64_get(&t->index, (uint64_t)parent << 32 | name);
+    return slot ? (uint32_t)*slot : FX_TREE_NONE;
+}
+
+void fx_tree_add_stack(fx_tree_t *t, const uint32_t *names, size_t n, int64_t value)
+{
+    uint32_t node = FX_TREE_ROOT;
+    for (size_t i = 0; i < n; i++)
+        node = fx_tree_child(t, node, names[i]);
+    t->nodes[node].self += value;
+}
+
+void fx_tree_compute_totals(fx_tree_t *t)
+{
+    for (size_t i = 0; i < t->len; i++)
+        t->nodes[i].total = t->nodes[i].self;
+    for (size_t i = t->len; i-- > 1;)
+        t->nodes[t->nodes[i].parent].total += t->nodes[i].total;
+}
+
+void fx_tree_merge(fx_tree_t *dst, const fx_tree_t *src)
+{
+    uint32_t *map = fx_malloc(src->len * sizeof *map);
+    map[0] = FX_TREE_ROOT;
+    dst->nodes[FX_TREE_ROOT].self += src->nodes[0].self;
+    /* Parents precede children, so map[parent] is set when a child is seen. */
+    for (size_t i = 1; i < src->len; i++) {
+        const fx_tree_node_t *n = &src->nodes[i];
+        uint32_t name = fx_tree_name(dst, fx_strtab_get(&src->names, n->name),
+                                     fx_strtab_len(&src->names, n->name));
+        map[i] = fx_tree_child(dst, map[n->parent], name);
+        dst->nodes[map[i]].self += n->self;
+    }
+    free(map);
+}
+
+int64_t fx_tree_total(const fx_tree_t *t)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < t->len; i++)
+        sum += t->nodes[i].self;
+    return sum;
+}
