@@ -1,0 +1,208 @@
+/* validate.c - profile validation and repair before ingestion. */
+#include "pprof/validate.h"
+
+#include <string.h>
+
+int fx_utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII fast path, 8 bytes at a time. */
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+static int str_ok(const fx_pprof_t *p, int64_t i)
+{
+    return i >= 0 && (uint64_t)i < p->nstrings;
+}
+
+#define CHECK_STR(idx, what)                                                                  \
+    do {                                                                                      \
+        if (!str_ok(p, (idx)))                                                                \
+            return fx_err_set(err, FX_EINVAL, "profile %s refers to string %lld, but the "    \
+                              "string table has %zu entries", what, (long long)(idx),         \
+                              p->nstrings);                                                   \
+    } while (0)
+
+static int check_strings(fx_pprof_t *p, const fx_pprof_limits_t *lim, int *repaired, fx_err_t *err)
+{
+    if (p->nstrings == 0 || p->strings[0].len != 0)
+        return fx_err_set(err, FX_EINVAL, "profile string table must start with an empty string");
+    for (size_t i = 0; i < p->nstrings; i++) {
+        fx_slice_t *s = &p->strings[i];
+        if (lim->max_symbol_len && s->len > lim->max_symbol_len) {
+            /* Keep the tail: it holds the most specific part of a symbol. */
+            s->data += s->len - lim->max_symbol_len;
+            s->len = lim->max_symbol_len;
+            *repaired = 1;
+            /* The cut may land inside a UTF-8 sequence; skip continuation bytes. */
+            while (s->len && (s->data[0] & 0xc0) == 0x80) {
+                s->data++;
+                s->len--;
+            }
+        }
+        if (!fx_utf8_valid(s->data, s->len))
+            return fx_err_set(err, FX_EINVAL, "profile string %zu is not valid UTF-8", i);
+    }
+    return FX_OK;
+}
+
+static int check_sample_types(fx_pprof_t *p, fx_err_t *err)
+{
+    if (p->nsample_types == 0)
+        return fx_err_set(err, FX_EINVAL, "profile has no sample types");
+    for (size_t i = 0; i < p->nsample_types; i++) {
+        CHECK_STR(p->sample_types[i].type, "sample type");
+        CHECK_STR(p->sample_types[i].unit, "sample unit");
+        fx_slice_t t = p->strings[p->sample_types[i].type];
+        if (t.len == 0)
+            return fx_err_set(err, FX_EINVAL, "profile sample type %zu has an empty name", i);
+        if (memchr(t.data, '-', t.len))
+            return fx_err_set(err, FX_EINVAL, "profile sample type \"%.*s\" contains '-'",
+                              (int)t.len, (const char *)t.data);
+    }
+    if (p->has_period_type) {
+        CHECK_STR(p->period_type.type, "period type");
+        CHECK_STR(p->period_type.unit, "period unit");
+    }
+    return FX_OK;
+}
+
+static int check_symbols(fx_pprof_t *p, fx_err_t *err)
+{
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        const fx_pprof_function_t *f = &p->functions[i];
+        if (f->id == 0)
+            return fx_err_set(err, FX_EINVAL, "profile has a function with id 0");
+        CHECK_STR(f->name, "function name");
+        CHECK_STR(f->system_name, "function system name");
+        CHECK_STR(f->filename, "function file name");
+    }
+    for (size_t i = 0; i < p->nmappings; i++) {
+        CHECK_STR(p->mappings[i].filename, "mapping file name");
+        CHECK_STR(p->mappings[i].build_id, "mapping build id");
+    }
+    for (size_t i = 0; i < p->nlocations; i++) {
+        const fx_pprof_location_t *l = &p->locations[i];
+        if (l->id == 0)
+            return fx_err_set(err, FX_EINVAL, "profile has a location with id 0");
+        if (l->mapping_id && !fx_pprof_mapping(p, l->mapping_id))
+            return fx_err_set(err, FX_EINVAL, "profile location %llu refers to unknown mapping %llu",
+                              (unsigned long long)l->id, (unsigned long long)l->mapping_id);
+        for (uint32_t j = 0; j < l->nlines; j++)
+            if (!fx_pprof_function(p, l->lines[j].function_id))
+                return fx_err_set(err, FX_EINVAL,
+                                  "profile location %llu refers to unknown function %llu",
+                                  (unsigned long long)l->id,
+                                  (unsigned long long)l->lines[j].function_id);
+    }
+    CHECK_STR(p->drop_frames, "drop_frames");
+    CHECK_STR(p->keep_frames, "keep_frames");
+    CHECK_STR(p->default_sample_type, "default_sample_type");
+    for (size_t i = 0; i < p->ncomments; i++)
+        CHECK_STR(p->comments[i], "comment");
+    return FX_OK;
+}
+
+static int check_samples(fx_pprof_t *p, const fx_pprof_limits_t *lim, int *repaired, fx_err_t *err)
+{
+    if (lim->max_samples && p->nsamples > lim->max_samples)
+        return fx_err_set(err, FX_EINVAL,
+                          "profile has %zu samples, over the limit of %zu (max_profile_stacktrace_samples)",
+                          p->nsamples, lim->max_samples);
+    for (size_t i = 0; i < p->nsamples; i++) {
+        fx_pprof_sample_t *s = &p->samples[i];
+        if (s->nvalues != p->nsample_types)
+            return fx_err_set(err, FX_EINVAL,
+                              "profile sample %zu has %u values but the profile has %zu sample types",
+                              i, s->nvalues, p->nsample_types);
+        if (lim->max_sample_labels && s->nlabels > lim->max_sample_labels)
+            return fx_err_set(err, FX_EINVAL,
+                              "profile sample %zu has %u labels, over the limit of %zu "
+                              "(max_profile_stacktrace_sample_labels)",
+                              i, s->nlabels, lim->max_sample_labels);
+        for (uint32_t j = 0; j < s->nlabels; j++) {
+            CHECK_STR(s->labels[j].key, "sample label key");
+            CHECK_STR(s->labels[j].str, "sample label value");
+            CHECK_STR(s->labels[j].num_unit, "sample label unit");
+        }
+        for (uint32_t j = 0; j < s->nlocs; j++)
+            if (!fx_pprof_location(p, s->locs[j]))
+                return fx_err_set(err, FX_EINVAL, "profile sample %zu refers to unknown location %llu",
+                                  i, (unsigned long long)s->locs[j]);
+        if (lim->max_depth && s->nlocs > lim->max_depth) {
+            /* Leaf first: dropping the first frames keeps the root side. */
+            s->locs += s->nlocs - lim->max_depth;
+            s->nlocs = (uint32_t)lim->max_depth;
+            *repaired = 1;
+        }
+    }
+    return FX_OK;
+}
+
+int fx_pprof_validate(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns, int *repaired,
+                      fx_err_t *err)
+{
+    int rc;
+    *repaired = 0;
+    if ((rc = check_strings(p, lim, repaired, err)) < 0 ||
+        (rc = check_sample_types(p, err)) < 0 || (rc = check_symbols(p, err)) < 0 ||
+        (rc = check_samples(p, lim, repaired, err)) < 0)
+        return rc;
+    if (p->time_nanos == 0) {
+        p->time_nanos = now_ns;
+        *repaired = 1;
+    } else if (lim->reject_older_than_ns && p->time_nanos < now_ns - lim->reject_older_than_ns) {
+        return fx_err_set(err, FX_EINVAL,
+                          "profile timestamp is %lld s in the past, older than the limit of %lld s "
+                          "(reject_older_than)",
+                          (long long)((now_ns - p->time_nanos) / 1000000000),
+                          (long long)(lim->reject_older_than_ns / 1000000000));
+    } else if (lim->reject_newer_than_ns && p->time_nanos > now_ns + lim->reject_newer_than_ns) {
+        return fx_err_set(err, FX_EINVAL,
+                          "profile timestamp is %lld s in the future, beyond the limit of %lld s "
+                          "(reject_newer_than)",
+                          (long long)((p->time_nanos - now_ns) / 1000000000),
+                          (long long)(lim->reject_newer_than_ns / 1000000000));
+    }
+    return FX_OK;
+}

@@ -1,0 +1,31 @@
+/*
+ * validate.h - the profile checks the distributor applies before anything is
+ * stored (reference/pyroscope-api.md §7, ValidateProfile).
+ *
+ * Rejections fail with FX_EINVAL and a message naming the rule. Some rules
+ * repair instead of rejecting, as Pyroscope does: a stack deeper than
+ * max_depth keeps its root-side max_depth frames, an over-long string keeps
+ * its tail, time_nanos 0 becomes now. Repairs edit *p in place (pointers
+ * still into the same input and arena) and set *repaired to 1.
+ */
+#ifndef FX_PPROF_VALIDATE_H
+#define FX_PPROF_VALIDATE_H
+
+#include "pprof/pprof.h"
+
+typedef struct fx_pprof_limits {
+    size_t max_samples;        /* max_profile_stacktrace_samples; 0 = no limit */
+    size_t max_sample_labels;  /* max_profile_stacktrace_sample_labels; 0 = no limit */
+    size_t max_depth;          /* max_profile_stacktrace_depth; 0 = no limit */
+    size_t max_symbol_len;     /* max_profile_symbol_value_length; 0 = no limit */
+    int64_t reject_older_than_ns; /* 0 = accept any age */
+    int64_t reject_newer_than_ns; /* 0 = accept any future time */
+} fx_pprof_limits_t;
+
+int fx_pprof_validate(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns, int *repaired,
+                      fx_err_t *err);
+
+/* 1 if s is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int fx_utf8_valid(const uint8_t *s, size_t n);
+
+#endif
