@@ -11,6 +11,7 @@
 #ifndef FX_PPROF_VALIDATE_H
 #define FX_PPROF_VALIDATE_H
 
+#include "core/utf8.h"
 #include "pprof/pprof.h"
 
 typedef struct fx_pprof_limits {
@@ -24,8 +25,5 @@ typedef struct fx_pprof_limits {
 
 int fx_pprof_validate(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns, int *repaired,
                       fx_err_t *err);
-
-/* 1 if s is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-int fx_utf8_valid(const uint8_t *s, size_t n);
 
 #endif
