@@ -28,7 +28,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lroaring -lm -lpthread
 
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread \
-          -Ilibcommon -I$(BUILD)/gen $(SANFLAGS) -MMD -MP
+          -I. -Ilibcommon -I$(BUILD)/gen $(SANFLAGS) -MMD -MP
 LDFLAGS := -pthread $(SANFLAGS)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
