@@ -108,13 +108,23 @@ int ingest_parse_attime(const char *s, int64_t now_ns, int64_t *out_ns, fx_err_t
         int64_t v = strtoll(s, NULL, 10);
         if (n == 8) {
             struct tm tm = {0};
+            if (v / 10000 < 1970 || v / 100 % 100 < 1 || v / 100 % 100 > 12 || v % 100 < 1 ||
+                v % 100 > 31)
+                goto bad;
             tm.tm_year = (int)(v / 10000) - 1900;
             tm.tm_mon = (int)(v / 100 % 100) - 1;
             tm.tm_mday = (int)(v % 100);
-            *out_ns = (int64_t)timegm(&tm) * 1000000000;
+            time_t secs = timegm(&tm);
+            if (secs < 0 || (int64_t)secs > INT64_MAX / 1000000000)
+                goto bad;
+            *out_ns = (int64_t)secs * 1000000000;
         } else if (n == 13) {
+            if (v > INT64_MAX / 1000000)
+                goto bad;
             *out_ns = v * 1000000;
         } else if (n == 16) {
+            if (v > INT64_MAX / 1000)
+                goto bad;
             *out_ns = v * 1000;
         } else if (n == 19) {
             *out_ns = v;
@@ -139,6 +149,8 @@ int ingest_parse_attime(const char *s, int64_t now_ns, int64_t *out_ns, fx_err_t
         else if (!strcmp(unit, "M") || !strcmp(unit, "mon")) mult = 30 * 86400;
         else if (!strcmp(unit, "y")) mult = 365 * 86400;
         else goto bad;
+        if ((int64_t)k * mult > INT64_MAX / 1000000000 / 2)
+            goto bad;
         int64_t d = (int64_t)k * mult * 1000000000;
         *out_ns = s[3] == '-' ? now_ns - d : now_ns + d;
         return FX_OK;
