@@ -468,8 +468,12 @@ void fx_rpc_server_stop(fx_rpc_server_t *srv, int64_t grace_ms)
         dl.tv_nsec -= 1000000000;
     }
     if (!wait_flag(srv, is_shut, &dl)) {
-        fx_log_warn("gRPC server stop: cancelling calls still running after the grace period",
-                    "addr=%s grace_ms=%lld", fx_q(srv->addr), (long long)grace_ms);
+        /* With no grace (fx_rpc_server_free) this is the normal path. */
+        if (grace_ms > 0)
+            fx_log_warn("gRPC server stop: cancelling calls still running after the grace "
+                        "period",
+                        "addr=%s port=%d grace_ms=%lld", fx_q(srv->addr), srv->port,
+                        (long long)grace_ms);
         grpc_server_cancel_all_calls(srv->server);
         wait_flag(srv, is_shut, NULL);
     }
