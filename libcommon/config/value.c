@@ -446,6 +446,25 @@ static int needs_quotes(const char *s)
     return 0;
 }
 
+/* Length and code point of the UTF-8 sequence at p, or 0 if invalid. */
+static int utf8_next(const unsigned char *p, uint32_t *cp)
+{
+    int n = p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
+    if (!n)
+        return 0;
+    uint32_t c = p[0] & (0x7f >> n);
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
 void fx_config_yaml_str(const char *s, fx_buf_t *out)
 {
     if (!needs_quotes(s)) {
@@ -453,18 +472,32 @@ void fx_config_yaml_str(const char *s, fx_buf_t *out)
         return;
     }
     fx_buf_putc(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t cp;
+        int n;
         switch (*p) {
-        case '"': fx_buf_puts(out, "\\\""); break;
-        case '\\': fx_buf_puts(out, "\\\\"); break;
-        case '\n': fx_buf_puts(out, "\\n"); break;
-        case '\t': fx_buf_puts(out, "\\t"); break;
-        case '\r': fx_buf_puts(out, "\\r"); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fx_buf_printf(out, "\\x%02x", *p);
+        case '"': fx_buf_puts(out, "\\\""); p++; continue;
+        case '\\': fx_buf_puts(out, "\\\\"); p++; continue;
+        case '\n': fx_buf_puts(out, "\\n"); p++; continue;
+        case '\t': fx_buf_puts(out, "\\t"); p++; continue;
+        case '\r': fx_buf_puts(out, "\\r"); p++; continue;
+        default: break;
+        }
+        if (*p >= 0x20 && *p < 0x7f) {
+            fx_buf_putc(out, *p++);
+        } else if (*p < 0x80) {
+            fx_buf_printf(out, "\\x%02x", *p++);
+        } else if ((n = utf8_next(p, &cp)) == 0) {
+            fx_buf_printf(out, "\\x%02x", *p++); /* not UTF-8: keep it visible */
+        } else {
+            /* YAML folds NEL, LS and PS as line breaks and refuses a few
+             * code points raw; escape those, keep all other text as is. */
+            if (cp == 0x85 || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp < 0xa0 ||
+                cp > 0xfffd)
+                fx_buf_printf(out, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
             else
-                fx_buf_putc(out, *p);
+                fx_buf_append(out, p, (size_t)n);
+            p += n;
         }
     }
     fx_buf_putc(out, '"');

@@ -358,6 +358,19 @@ static void test_dump_modes(void **state)
     assert_non_null(strstr(fx_buf_cstr(&def), "  http_listen_port: 4040\n"));
     assert_non_null(strstr(fx_buf_cstr(&def), "data_dir: \"./data\"\n"));
 
+    /* YAML line breaks beyond \n (NEL, LS) and control bytes are escaped. */
+    fx_buf_t odd = FX_BUF_INIT;
+    assert_int_equal(fx_config_set(e->cfg, "server.grpc-listen-address",
+                                   "a\xe2\x80\xa8" "b\xc2\x85" "c\x01" "d caf\xc3\xa9", &err),
+                     FX_OK);
+    fx_config_dump(e->cfg, FX_CONFIG_DUMP_DIFF, &odd);
+    assert_non_null(strstr(fx_buf_cstr(&odd),
+                           "grpc_listen_address: \"a\\u2028b\\u0085c\\x01d caf\xc3\xa9\"\n"));
+    fx_buf_free(&odd);
+    fx_buf_free(&all);
+    fx_config_dump(e->cfg, FX_CONFIG_DUMP_ALL, &all);
+    a = fx_buf_cstr(&all);
+
     /* The dump is valid config: loading it elsewhere gives the same dump. */
     env_t *e2 = env_new();
     if (load_yaml(e2, a, &err) != FX_OK)
