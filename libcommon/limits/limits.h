@@ -47,7 +47,8 @@
 /* ingestion_body_limit_mb  -distributor.ingestion-body-limit-mb  (float, MiB)
  * Largest HTTP push body before decompression (413 above it). 256 MiB is
  * Pyroscope's ReadMaxBytes for Push: generous for batched pushes, still a
- * hard cap on what one request can make the server buffer. */
+ * hard cap on what one request can make the server buffer. (The YAML key is
+ * Pyroscope's; its flag name here is Fornax's own.) */
 #define FX_LIMIT_INGESTION_BODY_LIMIT_MB "256"
 
 /* max_label_names_per_series  -validation.max-label-names-per-series

@@ -237,7 +237,8 @@ static void test_errors(void **state)
 typedef struct reader {
     fx_limits_registry_t *reg;
     atomic_int *stop;
-    long reads, bad;
+    atomic_long reads;
+    long bad;
 } reader_t;
 
 static void *read_loop(void *p)
@@ -248,7 +249,7 @@ static void *read_loop(void *p)
         /* Every published value is one of the two written below. */
         if (l->ingestion_rate_mb != 10.0 && l->ingestion_rate_mb != 20.0)
             r->bad++;
-        r->reads++;
+        atomic_fetch_add(&r->reads, 1);
     }
     return NULL;
 }
@@ -290,6 +291,8 @@ static void test_reload(void **state)
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&th[i], NULL, read_loop, &r[i]);
+    while (atomic_load(&r[0].reads) == 0 || atomic_load(&r[1].reads) == 0)
+        usleep(1000); /* both readers are running */
     for (int i = 0; i < 20; i++) {
         write_overrides(path, i % 2 ? 10 : 20);
         assert_int_equal(fx_limits_reload(e.lim, path, &changed, &err), FX_OK);
@@ -298,7 +301,7 @@ static void test_reload(void **state)
     atomic_store(&stop, 1);
     for (int i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
-        assert_true(r[i].reads > 0);
+        assert_true(atomic_load(&r[i].reads) > 0);
         assert_int_equal(r[i].bad, 0);
     }
     assert_true(first->ingestion_rate_mb == 10.0); /* old pointer still valid */
