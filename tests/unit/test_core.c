@@ -28,7 +28,7 @@ static void test_varint_roundtrip(void **state)
         assert_int_equal(fx_uvarint(&p, end, &v), 0);
         assert_true(v == vals[i]);
     }
-    uint64_t z;
+    uint64_t z = 0;
     assert_int_equal(fx_uvarint(&p, end, &z), 0);
     assert_int_equal(fx_unzigzag(z), -5);
     assert_int_equal(fx_uvarint(&p, end, &z), -1); /* nothing left */
