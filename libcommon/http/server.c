@@ -242,6 +242,21 @@ static const fx__http_route_t *prepare(fx__http_req_t *r)
     return m.route;
 }
 
+/* evhttp writes whatever is in the output buffer, even for HEAD: keep the
+ * length a GET would have, drop the bytes. */
+static void strip_head_body(struct evhttp_request *ev)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(ev);
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(ev);
+    size_t len = evbuffer_get_length(out);
+    char cl[24];
+    if (!evhttp_find_header(oh, "Content-Length")) {
+        snprintf(cl, sizeof cl, "%zu", len);
+        evhttp_add_header(oh, "Content-Length", cl);
+    }
+    evbuffer_drain(out, len);
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
     worker_t *w = arg;
@@ -283,6 +298,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
         };
         srv->observer(&obs, srv->observer_ctx);
     }
+    if (r.pub.method_bit == FX_HTTP_HEAD)
+        strip_head_body(ev);
     evhttp_send_reply(ev, r.status, fx_http_reason(r.status), NULL);
     fx_buf_free(&r.body_buf);
     fx_arena_free(&r.arena);

@@ -7,7 +7,12 @@
 #ifndef FX_TEST_HTTP_CLIENT_H
 #define FX_TEST_HTTP_CLIENT_H
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +116,27 @@ static __attribute__((unused)) void tresp_plain_body(const tresp_t *r, fx_buf_t 
     } else {
         fx_buf_append(out, r->body.data, r->body.len);
     }
+    fx_buf_cstr(out);
+}
+
+/* Sends raw request bytes on one connection and reads until the server
+ * closes it (end the last request with "Connection: close") or 10 s pass. */
+static __attribute__((unused)) void raw_exchange(unsigned port, const char *req, fx_buf_t *out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {10, 0};
+    char tmp[4096];
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        abort();
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+        abort();
+    while ((n = read(fd, tmp, sizeof tmp)) > 0)
+        fx_buf_append(out, tmp, (size_t)n);
+    close(fd);
     fx_buf_cstr(out);
 }
 

@@ -538,6 +538,27 @@ static void test_keep_alive(void **state)
     fx_buf_free(&sink);
 }
 
+/* HEAD keeps keep-alive framing intact: pipelined HEAD, GET, bad request. */
+static void test_pipelined_head_and_get(void **state)
+{
+    (void)state;
+    fx_buf_t out = FX_BUF_INIT;
+    raw_exchange(port,
+                 "HEAD /big?n=5000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "GET /big?n=3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "GET /exact?a=%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 &out);
+    const char *s = (const char *)out.data;
+    const char *second = strstr(s, "\r\n\r\nHTTP/1.1 200 OK\r\n");
+    assert_non_null(strstr(s, "Content-Length: 5000\r\n"));
+    assert_non_null(second);
+    assert_null(strstr(s, "flamegraph;flamegraph")); /* no HEAD body leaked */
+    assert_non_null(strstr(second, "\r\n\r\nfla"));
+    assert_non_null(strstr(second, "fla" "HTTP/1.1 400 Bad Request\r\n"));
+    assert_non_null(strstr(second, "invalid query string"));
+    fx_buf_free(&out);
+}
+
 typedef struct client_arg {
     int ok;
     int64_t done_ns;
@@ -649,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_observer),
         cmocka_unit_test(test_tenants),
         cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_pipelined_head_and_get),
         cmocka_unit_test(test_blocking_handler_does_not_stall_others),
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_stop_then_refused),
