@@ -34,6 +34,7 @@
 #include "tenant/tenant.h"
 
 #define LISTEN_BACKLOG 1024
+#define MAX_HEADER_BYTES (1 << 20) /* request line + headers, as Go's default */
 
 typedef struct worker {
     fx_http_server_t *srv;
@@ -394,6 +395,7 @@ static int worker_init(fx_http_server_t *srv, worker_t *w, int listen_fd, fx_err
     FX_ASSERT(w->http);
     evhttp_set_gencb(w->http, on_request, w);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)srv->opts.max_body_bytes);
+    evhttp_set_max_headers_size(w->http, MAX_HEADER_BYTES);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);

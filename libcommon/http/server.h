@@ -25,7 +25,11 @@
  * route asks for one (tenant/tenant.h: 401 / 400), read the body (over
  * max_body_bytes -> 413) and gunzipped it when Content-Encoding is gzip
  * (corrupt -> 400, decompressed size over max_body_bytes -> 413; any other
- * encoding -> 415).
+ * encoding -> 415). One exception to the JSON error bodies: a body over
+ * max_body_bytes on the wire (413) or a request line + headers over 1 MiB
+ * (400) is refused by evhttp itself, with a short HTML body and the
+ * connection closed, because libevent 2.1 calls no user code before the
+ * body has been read.
  */
 #ifndef FX_HTTP_SERVER_H
 #define FX_HTTP_SERVER_H
@@ -114,7 +118,9 @@ typedef void (*fx_http_observer_fn)(const fx_http_observation_t *obs, void *ctx)
 fx_http_server_t *fx_http_server_new(const fx_http_options_t *opts);
 
 /* Binds, listens and starts the workers. FX_OK, or FX_EIO with err saying
- * what failed (e.g. "listen on 0.0.0.0:4040: Address already in use"). */
+ * what failed (e.g. "listen on 0.0.0.0:4040: Address already in use").
+ * Sets SIGPIPE to ignored for the process: a client that hangs up must not
+ * kill the server in the middle of a write. */
 int fx_http_server_start(fx_http_server_t *srv, fx_err_t *err);
 
 /* The bound port (useful with port 0); 0 before start. */

@@ -559,6 +559,24 @@ static void test_pipelined_head_and_get(void **state)
     fx_buf_free(&out);
 }
 
+static void test_header_limit(void **state)
+{
+    (void)state;
+    fx_buf_t req = FX_BUF_INIT, out = FX_BUF_INIT;
+    fx_buf_puts(&req, "GET /exact HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    for (int i = 0; i < (1 << 20) / 64 + 1; i++)
+        fx_buf_puts(&req, "0123456789012345678901234567890123456789012345678901234567890123");
+    fx_buf_puts(&req, "\r\nConnection: close\r\n\r\n");
+    raw_exchange(port, fx_buf_cstr(&req), &out);
+    /* Refused by evhttp (or the connection reset while we were still
+     * sending); never a 200. */
+    assert_null(strstr((const char *)out.data, "200 OK"));
+    if (out.len)
+        assert_non_null(strstr((const char *)out.data, "HTTP/1.1 400 Bad Request"));
+    fx_buf_free(&req);
+    fx_buf_free(&out);
+}
+
 typedef struct client_arg {
     int ok;
     int64_t done_ns;
@@ -671,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_tenants),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_pipelined_head_and_get),
+        cmocka_unit_test(test_header_limit),
         cmocka_unit_test(test_blocking_handler_does_not_stall_others),
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_stop_then_refused),
