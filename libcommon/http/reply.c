@@ -52,12 +52,11 @@ static int qvalue_zero(const char *v, const char *end)
     return v == end;
 }
 
-/* Is coding acceptable per an Accept-Encoding value? Elements are
+/* Is gzip acceptable per an Accept-Encoding value? Elements are
  * comma-separated "token;param=value"; "q=0" refuses; "*" stands for any
- * coding not listed. */
-static int accepts_coding(const char *h, const char *coding)
+ * coding not listed; "x-gzip" is an old name of gzip. */
+static int accepts_gzip(const char *h)
 {
-    size_t clen = strlen(coding);
     int star = 0;
     while (*h) {
         h += strspn(h, " \t,");
@@ -73,7 +72,8 @@ static int accepts_coding(const char *h, const char *coding)
                 zero = qvalue_zero(p + 2, pe);
             p = pe;
         }
-        if (tlen == clen && strncasecmp(tok, coding, clen) == 0)
+        if ((tlen == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
+            (tlen == 6 && strncasecmp(tok, "x-gzip", 6) == 0))
             return !zero;
         if (tlen == 1 && tok[0] == '*')
             star = !zero;
@@ -87,7 +87,7 @@ int fx_http_req_accepts_gzip(const fx_http_req_t *req)
     fx__http_req_t *r = fx__req(req);
     if (r->accepts_gzip < 0) {
         const char *h = fx_http_req_header(req, "Accept-Encoding");
-        r->accepts_gzip = h ? accepts_coding(h, "gzip") || accepts_coding(h, "x-gzip") : 0;
+        r->accepts_gzip = h ? accepts_gzip(h) : 0;
     }
     return r->accepts_gzip;
 }

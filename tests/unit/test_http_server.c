@@ -412,6 +412,14 @@ static void test_gzip_responses(void **state)
     get("/big?n=100000", q0, &r);
     assert_null(tresp_header(&r, "Content-Encoding", h, sizeof h));
     tresp_free(&r);
+    const char *q0star[] = {"Accept-Encoding: gzip;q=0.000, *", NULL};
+    get("/big?n=100000", q0star, &r);
+    assert_null(tresp_header(&r, "Content-Encoding", h, sizeof h));
+    tresp_free(&r);
+    const char *xgz[] = {"Accept-Encoding: x-gzip", NULL};
+    get("/big?n=100000", xgz, &r);
+    assert_non_null(tresp_header(&r, "Content-Encoding", h, sizeof h));
+    tresp_free(&r);
     const char *star[] = {"Accept-Encoding: *", NULL};
     get("/big?n=100000", star, &r);
     assert_non_null(tresp_header(&r, "Content-Encoding", h, sizeof h));
@@ -636,6 +644,40 @@ static void test_blocking_handler_does_not_stall_others(void **state)
     tresp_free(&br);
 }
 
+/* A client that gives up while its handler still runs: the late reply goes
+ * nowhere, and the worker carries on. */
+static void test_client_gone_before_reply(void **state)
+{
+    (void)state;
+    char url[128];
+    fx_buf_t sink = FX_BUF_INIT;
+    pthread_mutex_lock(&block_mu);
+    block_entered = 0;
+    block_release = 0;
+    pthread_mutex_unlock(&block_mu);
+
+    CURL *c = curl_easy_init();
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/block", port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tc_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 300L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OPERATION_TIMEDOUT);
+    curl_easy_cleanup(c); /* closes the connection */
+    fx_buf_free(&sink);
+
+    pthread_mutex_lock(&block_mu);
+    assert_int_equal(block_entered, 1);
+    block_release = 1;
+    pthread_mutex_unlock(&block_mu);
+    for (int i = 0; i < 8; i++) { /* every worker still answers */
+        tresp_t r;
+        assert_int_equal(http_do(port, "GET", "/exact", NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 200);
+        tresp_free(&r);
+    }
+}
+
 static void test_listen_errors(void **state)
 {
     (void)state;
@@ -691,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_pipelined_head_and_get),
         cmocka_unit_test(test_header_limit),
         cmocka_unit_test(test_blocking_handler_does_not_stall_others),
+        cmocka_unit_test(test_client_gone_before_reply),
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_stop_then_refused),
     };
