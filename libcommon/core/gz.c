@@ -1,18 +1,48 @@
 /* gz.c - gzip via libdeflate. Decompressor/compressor objects are cached per
- * thread: allocating them costs more than inflating a small profile. */
+ * thread: allocating them costs more than inflating a small profile. A
+ * thread-exit destructor frees them, since worker threads come and go. */
 #include "core/gz.h"
 
 #include <libdeflate.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 static _Thread_local struct libdeflate_decompressor *t_dec;
 static _Thread_local struct libdeflate_compressor *t_comp[13];
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *unused)
+{
+    (void)unused;
+    if (t_dec)
+        libdeflate_free_decompressor(t_dec);
+    t_dec = NULL;
+    for (int i = 0; i < 13; i++) {
+        if (t_comp[i])
+            libdeflate_free_compressor(t_comp[i]);
+        t_comp[i] = NULL;
+    }
+}
+
+static void cache_key_init(void)
+{
+    FX_ASSERT(pthread_key_create(&cache_key, cache_free) == 0);
+}
+
+/* Arms the destructor for this thread (a non-NULL value makes it run). */
+static void cache_arm(void)
+{
+    pthread_once(&cache_once, cache_key_init);
+    pthread_setspecific(cache_key, (void *)1);
+}
 
 static struct libdeflate_decompressor *decompressor(void)
 {
     if (!t_dec) {
         t_dec = libdeflate_alloc_decompressor();
         FX_ASSERT(t_dec);
+        cache_arm();
     }
     return t_dec;
 }
@@ -64,6 +94,7 @@ void fx_gzip(const uint8_t *in, size_t n, int level, fx_buf_t *out)
     if (!t_comp[level]) {
         t_comp[level] = libdeflate_alloc_compressor(level);
         FX_ASSERT(t_comp[level]);
+        cache_arm();
     }
     size_t bound = libdeflate_gzip_compress_bound(t_comp[level], n);
     fx_buf_reserve(out, bound);
