@@ -133,7 +133,7 @@ export class FlameGraph {
     this.msg.hidden = !empty;
     this.msg.textContent = empty ? (this.opts.emptyText || 'No profiling data for this query and time range.') : '';
     this.canvas.hidden = empty;
-    this.el.dataset.state = empty ? 'empty' : 'ready';
+    this.el.dataset.state = empty ? 'empty' : 'drawing';
     this.el.dataset.total = data ? String(data.rootTotal) : '0';
     this.el.dataset.focus = this.focusPathString();
     this.invalidate();
@@ -141,6 +141,7 @@ export class FlameGraph {
 
   setLoading(on) {
     if (on) this.el.dataset.state = 'loading';
+    else if (this.el.dataset.state === 'loading') this.el.dataset.state = 'drawing';
     this.el.classList.toggle('is-loading', !!on);
   }
 
@@ -221,6 +222,7 @@ export class FlameGraph {
   // ---- drawing ---------------------------------------------------------------------
 
   invalidate() {
+    if (this.data && !this.data.empty && this.el.dataset.state !== 'loading') this.el.dataset.state = 'drawing';
     if (this.pending) return;
     this.pending = requestAnimationFrame(() => { this.pending = 0; this.draw(); });
   }
@@ -371,6 +373,7 @@ export class FlameGraph {
       }
     }
     this.list.innerHTML = parts.join('');
+    if (d && !d.empty && this.el.dataset.state === 'drawing' && !this.anim) this.el.dataset.state = 'ready';
     this.renderCount++;
     this.el.dataset.renderCount = String(this.renderCount);
     this.el.dataset.drawn = String(parts.length);

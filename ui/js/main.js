@@ -193,16 +193,22 @@ class App {
       this.showError(e);
     }
     this.queryBar.update(this.state, this.profileTypes);
-    if (!this.state.query && this.profileTypes.length) {
-      const ids = this.profileTypes.map((t) => t.ID);
-      const pick = PREFERRED_TYPES.find((p) => ids.includes(p)) || ids[0];
-      history.replaceState(null, '', stateToHash({ ...this.state, query: pick }));
-      this.state = parseState(location.hash);
-      this.render(false);
-    }
+    if (this.pickDefaultType()) this.render(false);
+  }
+
+  // With no profile type in the URL, take the preferred one the server has (recorded in
+  // place, so the history has no extra entry). True when the state changed.
+  pickDefaultType() {
+    if (this.state.query || !this.profileTypes.length) return false;
+    const ids = this.profileTypes.map((t) => t.ID);
+    const pick = PREFERRED_TYPES.find((p) => ids.includes(p)) || ids[0];
+    history.replaceState(null, '', stateToHash({ ...this.state, query: pick }));
+    this.state = parseState(location.hash);
+    return true;
   }
 
   async render(force) {
+    this.pickDefaultType();
     const s = this.state;
     for (const a of this.tabs.children) a.setAttribute('aria-current', a.dataset.view === s.view ? 'page' : 'false');
     this.queryBar.update(s, this.profileTypes);
@@ -242,4 +248,5 @@ function initTheme() {
 initTheme();
 const app = new App();
 window.fornax = app; // for debugging from the console
-app.loadTypes(false).then(() => app.render(false));
+if (app.state.query) app.render(false);
+app.loadTypes(false).then(() => { if (!app.view) app.render(false); });

@@ -131,6 +131,8 @@ export class SelectorInput {
       insert += '"';
     }
     const head = v.slice(0, ctx.from);
+    // close the selector when the user has not typed the brace yet
+    if (ctx.kind === 'value' && head.trimStart().startsWith('{') && !rest.includes('}')) rest += '}';
     v = head + insert + rest;
     this.input.value = v;
     const pos = head.length + insert.length;
