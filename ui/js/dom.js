@@ -54,10 +54,10 @@ export function download(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-// Close a floating element when the user clicks elsewhere or presses Escape.
-// Returns a function that removes the listeners.
-export function dismissable(el, close) {
-  const onDown = (ev) => { if (!el.contains(ev.target)) close(); };
+// Close a floating element when the user clicks elsewhere (except on `anchor`, the button
+// that toggles it) or presses Escape. Returns a function that removes the listeners.
+export function dismissable(el, close, anchor) {
+  const onDown = (ev) => { if (!el.contains(ev.target) && !(anchor && anchor.contains(ev.target))) close(); };
   const onKey = (ev) => { if (ev.key === 'Escape') { ev.stopPropagation(); close(); } };
   setTimeout(() => document.addEventListener('mousedown', onDown), 0);
   document.addEventListener('keydown', onKey, true);
@@ -65,4 +65,18 @@ export function dismissable(el, close) {
     document.removeEventListener('mousedown', onDown);
     document.removeEventListener('keydown', onKey, true);
   };
+}
+
+// Show a popover under its anchor, inside the viewport (the popover is put in <body>).
+export function placeBelow(pop, anchor) {
+  document.body.append(pop);
+  pop.style.position = 'fixed';
+  const r = anchor.getBoundingClientRect();
+  const w = pop.offsetWidth, hgt = pop.offsetHeight;
+  let left = r.left;
+  if (left + w > window.innerWidth - 8) left = Math.max(8, r.right - w);
+  let top = r.bottom + 4;
+  if (top + hgt > window.innerHeight - 8 && r.top - hgt - 4 > 8) top = r.top - hgt - 4;
+  pop.style.left = `${left}px`;
+  pop.style.top = `${top}px`;
 }

@@ -68,7 +68,8 @@ export class FlameGraph {
       this.menu(i, e.clientX, e.clientY);
     });
     c.addEventListener('keydown', (e) => this.onKey(e));
-    c.addEventListener('focus', () => { if (this.sel < 0 && this.data && this.data.n) { this.select(this.focus); } });
+    // keyboard focus (not a mouse click) puts the cursor on the focused bar
+    c.addEventListener('focus', () => { if (this.sel < 0 && this.data && this.data.n && c.matches(':focus-visible')) this.select(this.focus); });
     c.addEventListener('blur', () => this.hideTip());
     this.ro = new ResizeObserver(() => this.invalidate());
     this.ro.observe(this.el);

@@ -1,7 +1,7 @@
 // Fornax UI entry point: owns the URL-backed state, the header (views, theme, tenant,
 // help), the query bar and the error banner, and mounts the view the state asks for.
 
-import { h, $, isTyping, dismissable } from './dom.js';
+import { h, $, isTyping, dismissable, placeBelow } from './dom.js';
 import { rpc, tenant, setTenant, onUnauthorized } from './api.js';
 import { parseState, stateToHash } from './state.js';
 import { resolveRange } from './time.js';
@@ -128,8 +128,8 @@ class App {
       h('div', { class: 'muted small', text: 'Needed when the server runs with multi-tenancy on.' }), err,
       h('button', { type: 'button', class: 'btn primary', text: 'Use tenant', onclick: save }));
     this.tenantBtn.hidden = false;
-    this.tenantBtn.after(pop);
-    const undo = dismissable(pop, () => close());
+    placeBelow(pop, this.tenantBtn);
+    const undo = dismissable(pop, () => close(), this.tenantBtn);
     const close = () => { undo(); pop.remove(); this.tenantPop = null; };
     this.tenantPop = pop;
     input.focus();

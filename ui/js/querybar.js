@@ -2,7 +2,7 @@
 // the time range picker (relative presets and absolute times), and the query bar that
 // puts them together with the profile type picker and the refresh button.
 
-import { h, dismissable } from './dom.js';
+import { h, dismissable, placeBelow } from './dom.js';
 import { rpc } from './api.js';
 import { PRESETS, rangeLabel, resolveRange, parseTime, formatDateTime } from './time.js';
 import { parseProfileType } from './format.js';
@@ -208,16 +208,14 @@ export class TimePicker {
           h('div', { class: 'muted small', text: 'now-30m, now, 2024-05-01 10:00, or ms since epoch' }),
           err,
           h('button', { type: 'button', class: 'btn primary', text: 'Apply time range', 'data-testid': 'time-apply', onclick: apply }))));
-    this.button.after(this.pop);
-    this.undo = dismissable(this.pop, () => this.closePop());
-    this.button.parentElement.addEventListener('mousedown', this.guard = (e) => { if (e.target === this.button) e.stopPropagation(); }, true);
+    placeBelow(this.pop, this.button);
+    this.undo = dismissable(this.pop, () => this.closePop(), this.button);
     fromIn.focus();
   }
 
   closePop() {
     if (!this.pop) return;
     this.undo();
-    this.button.parentElement.removeEventListener('mousedown', this.guard, true);
     this.pop.remove();
     this.pop = null;
     this.button.focus();

@@ -74,6 +74,13 @@ export class TopTable {
     this.renderRows();
   }
 
+  // The sandwich function gets a marker.
+  setSelected(name) {
+    if (name === this.selected) return;
+    this.selected = name || '';
+    this.renderRows();
+  }
+
   setSearch(matchedNames) {
     this.matched = matchedNames;
     this.renderRows();
@@ -104,7 +111,8 @@ export class TopTable {
     const matchedSet = this.matchedSet();
     const shown = this.rows.slice(0, this.limit);
     const body = shown.map((r) => {
-      const hl = matchedSet && matchedSet.has(r.name) ? ' class="hl"' : '';
+      const cls = [matchedSet && matchedSet.has(r.name) ? 'hl' : '', r.name === this.selected ? 'sel' : ''].filter(Boolean).join(' ');
+      const hl = cls ? ` class="${cls}"` : '';
       let cells;
       if (this.kind === 'diff') {
         cells = `<td class="col-num">${formatPercent(r.lShare)}</td><td class="col-num">${formatPercent(r.rShare)}</td>`

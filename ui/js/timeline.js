@@ -42,8 +42,10 @@ export class Timeline {
   setRange(start, end) { this.range = [start, end]; this.invalidate(); }
 
   // series: [{label, points: [[t, v], ...]}]
-  setSeries(series, format) {
+  // step: the series' step in ms (points are drawn as columns that wide)
+  setSeries(series, format, step) {
     if (format) this.format = format;
+    this.step = step || 0;
     this.series = series || [];
     let n = 0;
     for (const s of this.series) n += s.points.length;
@@ -113,18 +115,19 @@ export class Timeline {
     }
     // data
     if (this.series.length === 1) {
+      // one series: a column per point, a step wide (sparse data stays visible)
       const pts = this.series[0].points;
       const accent = col('--accent') || '#3b6fe0';
-      ctx.fillStyle = accent; ctx.globalAlpha = 0.35;
-      ctx.beginPath(); ctx.moveTo(this.tToX(pts.length ? pts[0][0] : 0, W), plotB);
-      for (const [t, v] of pts) ctx.lineTo(this.tToX(t, W), yOf(v));
-      if (pts.length) ctx.lineTo(this.tToX(pts[pts.length - 1][0], W), plotB);
-      ctx.closePath(); ctx.fill();
-      ctx.globalAlpha = 1; ctx.strokeStyle = accent; ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      pts.forEach(([t, v], i) => (i ? ctx.lineTo(this.tToX(t, W), yOf(v)) : ctx.moveTo(this.tToX(t, W), yOf(v))));
-      ctx.stroke();
-      if (pts.length === 1) { ctx.fillStyle = accent; ctx.fillRect(this.tToX(pts[0][0], W) - 2, yOf(pts[0][1]) - 2, 4, 4); }
+      const stepPx = this.step ? (this.step / (this.range[1] - this.range[0])) * (W - PAD_L - PAD_R) : 2;
+      const bw = Math.max(2, stepPx - (stepPx > 4 ? 1 : 0));
+      ctx.fillStyle = accent;
+      ctx.globalAlpha = 0.75;
+      for (const [t, v] of pts) {
+        const x = this.tToX(t, W), y = yOf(v);
+        if (x + bw < PAD_L || x > W - PAD_R) continue;
+        ctx.fillRect(x, y, bw, plotB - y);
+      }
+      ctx.globalAlpha = 1;
     } else {
       this.series.forEach((s, si) => {
         ctx.strokeStyle = seriesColor(si); ctx.lineWidth = s.active ? 2.5 : 1.5;

@@ -1,7 +1,7 @@
 // Pieces shared by the views: search box, segmented buttons, export menu, diff legend,
 // the per-side controls of the comparison and diff views, and query helpers.
 
-import { h, dismissable } from '../dom.js';
+import { h, dismissable, placeBelow } from '../dom.js';
 import { rpc } from '../api.js';
 import { SelectorInput, TimePicker } from '../querybar.js';
 import { Timeline, seriesPoints } from '../timeline.js';
@@ -65,9 +65,8 @@ export function menuButton(label, items, testid) {
       type: 'button', role: 'menuitem', 'data-testid': id, text,
       onclick: async () => { close(); try { await fn(); } catch (e) { document.dispatchEvent(new CustomEvent('fornax:error', { detail: e })); } },
     })));
-    btn.after(pop);
-    undo = dismissable(pop, close);
-    btn.parentElement.addEventListener('mousedown', (e) => { if (e.target === btn) e.stopPropagation(); }, { capture: true, once: true });
+    placeBelow(pop, btn);
+    undo = dismissable(pop, close, btn);
     pop.querySelector('button').focus();
   });
   return btn;
@@ -108,7 +107,9 @@ export async function fetchSeries(s, sel, start, end, width, groupBy, signal) {
   const req = { profileTypeID: s.query, labelSelector: sel, start, end, step: autoStep(start, end, Math.max(60, width / 3)) };
   if (groupBy) { req.groupBy = [groupBy]; req.limit = 20; }
   const res = await rpc('SelectSeries', req, signal);
-  return res.series || [];
+  const list = res.series || [];
+  list.step = req.step * 1000; // ms, for drawing each point as a column
+  return list;
 }
 
 // Controls for one side of the comparison/diff views: selector, range, and a timeline of
@@ -146,7 +147,7 @@ export class SideControls {
     this.timeline.setLoading();
     try {
       const series = await fetchSeries(s, q.sel, range[0], range[1], this.timeline.el.clientWidth, '', signal);
-      this.timeline.setSeries(series.length ? [{ label: 'total', points: series.flatMap(seriesPoints) }] : [], this.app.format());
+      this.timeline.setSeries(series.length ? [{ label: 'total', points: series.flatMap(seriesPoints) }] : [], this.app.format(), series.step);
     } catch (e) {
       if (e.name !== 'AbortError') this.timeline.setError(e.message);
     }

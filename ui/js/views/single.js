@@ -102,12 +102,17 @@ export class SingleView {
     this.lastRange = range;
     this.timeline.setRange(range[0], range[1]);
     this.timeline.setSelections([]);
-    if (!s.query) { this.flame.setError('No profile type selected. Push some profiles, then pick a type above.'); this.timeline.setSeries([]); return; }
+    if (!s.query) {
+      this.flame.setError(`No profiles yet. Push some, for example: curl --data-binary @stacks.folded "${location.origin}/ingest?name=myapp.cpu" (or point a Pyroscope SDK or Grafana Alloy at ${location.origin}), then press Refresh.`);
+      this.timeline.setSeries([]);
+      this.table.setData(null);
+      return;
+    }
     this.flame.setLoading(true);
     this.timeline.setLoading();
     const fmt = this.app.format();
     const series = fetchSeries(s, s.sel, range[0], range[1], this.timeline.el.clientWidth, '', ctrl.signal)
-      .then((list) => { if (seq === this.seq) this.timeline.setSeries(list.length ? [{ label: 'total', points: list.flatMap(seriesPoints) }] : [], fmt); })
+      .then((list) => { if (seq === this.seq) this.timeline.setSeries(list.length ? [{ label: 'total', points: list.flatMap(seriesPoints) }] : [], fmt, list.step); })
       .catch((e) => { if (e.name !== 'AbortError' && seq === this.seq) this.timeline.setError(e.message); });
     try {
       const res = await rpc('SelectMergeStacktraces', mergeRequest(s, s.sel, range[0], range[1]), ctrl.signal);
@@ -141,6 +146,7 @@ export class SingleView {
     }
     const sandwich = s.display === 'sandwich';
     this.sandCol.hidden = !sandwich;
+    this.table.setSelected(sandwich ? s.fn : '');
     if (sandwich && this.sandKey !== s.fn) {
       this.sandKey = s.fn;
       const fmt = this.app.format();

@@ -80,6 +80,7 @@ export class TagsView {
     this.timeline.setLoading();
     try {
       const list = groupBy ? await fetchSeries(s, s.sel, range[0], range[1], this.timeline.el.clientWidth, groupBy) : [];
+      this.step = list.step;
       this.rows = list.map((ser) => {
         const lbl = (ser.labels || []).find((l) => l.name === groupBy);
         const pts = seriesPoints(ser);
@@ -99,7 +100,7 @@ export class TagsView {
 
   render(s, groupBy) {
     const fmt = this.app.format();
-    this.timeline.setSeries(this.rows.map((r) => ({ label: r.value || '(none)', points: r.points, active: r.value === s.gv })), fmt);
+    this.timeline.setSeries(this.rows.map((r) => ({ label: r.value || '(none)', points: r.points, active: r.value === s.gv })), fmt, this.step);
     const rows = this.rows.map((r, i) => `<tr data-testid="tag-row" data-value="${esc(r.value)}" tabindex="0"${r.value === s.gv ? ' class="hl" aria-selected="true"' : ''}>`
       + `<td class="col-name"><span class="swatch" style="background:${seriesColor(i)}"></span>${esc(r.value || '(none)')}</td>`
       + `<td class="col-num">${esc(fmt(r.avg))}</td><td class="col-num">${esc(fmt(r.sd))}</td><td class="col-num">${esc(fmt(r.total))}</td>`
