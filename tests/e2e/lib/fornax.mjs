@@ -49,8 +49,7 @@ export class Fornax {
     fs.mkdirSync(logDir, { recursive: true });
     f.logPath = path.join(logDir, `${name}-${f.port}.log`);
     const log = fs.openSync(f.logPath, 'w');
-    const args = ['-target=all', `-server.http-listen-port=${f.port}`, `-server.http-listen-address=127.0.0.1`,
-      `-server.grpc-listen-port=${f.grpcPort}`, `-server.grpc-listen-address=127.0.0.1`,
+    const args = ['-target=all', `-server.http-listen-port=${f.port}`, `-server.grpc-listen-port=${f.grpcPort}`,
       `-data-dir=${f.dataDir}`, ...EXTRA_FLAGS, ...flags];
     f.proc = spawn(bin, args, { stdio: ['ignore', log, log] });
     fs.closeSync(log);
