@@ -107,6 +107,7 @@ export class FlameGraph {
 
   setData(data, { format, focusPath } = {}) {
     this.data = data;
+    this.gen = (this.gen || 0) + 1;
     if (format) this.format = format;
     this.hover = -1; this.sel = -1; this.anim = null;
     this.drawn = new Int32Array(data ? data.n : 0);
@@ -160,6 +161,7 @@ export class FlameGraph {
   // Search: returns {count, share, lShare, rShare, error} for the match summary.
   setSearch(query) {
     this.searchQuery = query;
+    this.searchGen = (this.searchGen || 0) + 1;
     const d = this.data;
     if (!d) return { count: 0, share: 0 };
     const m = d.matchNames(query);
@@ -174,7 +176,12 @@ export class FlameGraph {
 
   // Explain marks: outlined bars for the named functions.
   setMarked(names) {
-    this.markedNames = names && names.length ? names : null;
+    const next = names && names.length ? names : null;
+    if (this.marked && next && next.join('\n') === (this.markedNames || []).join('\n') && this.markedFor === this.data) return;
+    if (!next && !this.markedNames) return;
+    this.markedNames = next;
+    this.markedFor = this.data;
+    this.markGen = (this.markGen || 0) + 1;
     const d = this.data;
     this.marked = null;
     if (d && this.markedNames) {
@@ -333,7 +340,10 @@ export class FlameGraph {
     if (this.hover >= 0) { ctx.strokeStyle = this.colors.outline; this.strokeBar(this.hover, W, scale); }
     if (this.sel >= 0 && document.activeElement === this.canvas) { ctx.strokeStyle = this.colors.focus; ctx.lineWidth = 2.5; this.strokeBar(this.sel, W, scale); }
     this.lastDrawMs = performance.now() - t0;
-    if (!this.anim) this.scheduleList();
+    // hover and keyboard-cursor redraws do not change the list; skip rebuilding it
+    const key = `${this.gen}|${v0}|${v1}|${W}|${this.searchGen}|${this.markGen}`;
+    if (!this.anim && key !== this.listKey) { this.listKey = key; this.scheduleList(); }
+    else if (!this.anim && !this.listPending && this.el.dataset.state === 'drawing') this.el.dataset.state = 'ready';
   }
 
   strokeBar(i, W, scale) {
@@ -347,11 +357,13 @@ export class FlameGraph {
 
   // Mirror the drawn bars into the hidden list (debounced: hover redraws do not rebuild it).
   scheduleList() {
+    this.listPending = true;
     clearTimeout(this.listTimer);
     this.listTimer = setTimeout(() => this.writeList(), 30);
   }
 
   writeList() {
+    this.listPending = false;
     const d = this.data;
     const parts = [];
     if (d && !d.empty) {
