@@ -396,6 +396,13 @@ describe('exports', () => {
     const fixtureTime = Number(Profile.decode(zlib.gunzipSync(GO_CPU)).timeNanos) / 1e6;
     const from = Math.min(NOW - 60 * MIN, fixtureTime - 10 * MIN);
     const page = await open({ query: CPU, sel: '{service_name="goapp"}', from: String(from), until: RANGE.until });
+    // the pushed Go profile's hottest function (by go tool pprof) tops the table
+    const fixture = path.join(FIXTURES, 'pprof/go-cpu.pb.gz');
+    const top = execFileSync('go', ['tool', 'pprof', '-top', '-sample_index=cpu', fixture], { encoding: 'utf8', env: { ...process.env, HOME: os.tmpdir() } });
+    const firstRow = top.split('\n').find((l) => /^\s*[\d.]+\w*\s+[\d.]+%/.test(l));
+    const hottest = firstRow.trim().split(/\s+/)[5];
+    const row0 = await page.getAttribute('[data-testid="top-row"]', 'data-name');
+    assert.equal(row0, hottest);
     const file = await download(page, 'export-pprof');
     assert.match(path.basename(file), /\.pb\.gz$/);
     const bytes = fs.readFileSync(file);
