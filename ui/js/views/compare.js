@@ -65,7 +65,8 @@ export class ComparisonView {
         return;
       }
     }
-    if (!p.data) return;
+    if (!p.data || this.destroyed) return;
+    s = this.app.state; // it may have moved on while the profile was loading
     p.flame.setFocusPath(splitPath(s[`${side}focus`]));
     if (p.searchKey !== s.search) {
       p.searchKey = s.search;
@@ -77,6 +78,7 @@ export class ComparisonView {
   focusSearch() { this.search.input.focus(); this.search.input.select(); }
 
   destroy() {
+    this.destroyed = true;
     for (const p of Object.values(this.sides)) { p.ctl.destroy(); p.flame.destroy(); }
     this.el.remove();
   }

@@ -113,7 +113,8 @@ export class DiffView {
         return;
       }
     }
-    if (!this.data) return;
+    if (!this.data || this.destroyed) return;
+    s = this.app.state; // it may have moved on while the diff was loading
     this.flame.setFocusPath(splitPath(s.focus));
     if (this.searchKey !== s.search) {
       this.searchKey = s.search;
@@ -132,6 +133,7 @@ export class DiffView {
   focusSearch() { this.search.input.focus(); this.search.input.select(); }
 
   destroy() {
+    this.destroyed = true;
     this.sides.l.destroy(); this.sides.r.destroy();
     this.flame.destroy(); this.table.destroy(); this.explain.destroy();
     this.el.remove();

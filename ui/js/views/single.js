@@ -90,7 +90,8 @@ export class SingleView {
       this.key = key;
       await this.fetch(s);
     }
-    this.apply(s);
+    // the state may have moved on while the data was loading (typing a search, say)
+    if (!this.destroyed) this.apply(this.app.state);
   }
 
   async fetch(s) {
@@ -173,6 +174,7 @@ export class SingleView {
   focusSearch() { this.search.input.focus(); this.search.input.select(); }
 
   destroy() {
+    this.destroyed = true;
     if (this.ctrl) this.ctrl.abort();
     for (const w of [this.flame, this.callers, this.callees, this.timeline, this.table, this.explain]) w.destroy();
     this.el.remove();
