@@ -235,6 +235,11 @@ export class FlameGraph {
     this.pending = requestAnimationFrame(() => { this.pending = 0; this.draw(); });
   }
 
+  // The canvas's CSS width (the drawing coordinate system); the box may have padding.
+  cssWidth() {
+    return this.canvas.clientWidth || Math.max(0, this.el.clientWidth - 8);
+  }
+
   rowY(depth) {
     return this.opts.inverted ? (this.data.maxDepth - depth) * ROW : depth * ROW;
   }
@@ -250,7 +255,7 @@ export class FlameGraph {
       this.view = [from[0] + (to[0] - from[0]) * e, from[1] + (to[1] - from[1]) * e];
       if (t >= 1) this.anim = null; else this.invalidate();
     }
-    const W = Math.max(1, this.el.clientWidth);
+    const W = Math.max(1, this.cssWidth());
     const H = (d.maxDepth + 1) * ROW;
     const dpr = window.devicePixelRatio || 1;
     const c = this.canvas, ctx = this.ctx;
@@ -367,7 +372,7 @@ export class FlameGraph {
     const d = this.data;
     const parts = [];
     if (d && !d.empty) {
-      const W = Math.max(1, this.el.clientWidth), [v0, v1] = this.view, scale = W / (v1 - v0);
+      const W = Math.max(1, this.cssWidth()), [v0, v1] = this.view, scale = W / (v1 - v0);
       const diff = d.kind === 'diff';
       const ordered = Array.from(this.drawn.subarray(0, this.drawnCount)).sort((a, b) => a - b);
       for (const i of ordered) {
@@ -487,7 +492,7 @@ export class FlameGraph {
   }
 
   visible(i) {
-    const d = this.data, W = this.el.clientWidth, scale = W / (this.view[1] - this.view[0]);
+    const d = this.data, W = this.cssWidth(), scale = W / (this.view[1] - this.view[0]);
     return d.x[i] < this.view[1] && d.x[i] + d.total[i] > this.view[0] && d.total[i] * scale >= MIN_W;
   }
 
