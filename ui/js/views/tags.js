@@ -1,0 +1,143 @@
+// Tag explorer: group the query by one label, draw a timeline per value, and list each
+// value's total, average, standard deviation and share; picking a value shows its flame
+// graph and offers it to the single, comparison and diff views.
+
+import { h, esc } from '../dom.js';
+import { rpc } from '../api.js';
+import { FlameGraph } from '../flamegraph.js';
+import { Timeline, seriesPoints, seriesColor } from '../timeline.js';
+import { decodeFlamegraph } from '../flamedata.js';
+import { resolveRange } from '../time.js';
+import { addMatcher } from '../state.js';
+import { formatPercent } from '../format.js';
+import { fetchSeries, mergeRequest } from './common.js';
+
+export class TagsView {
+  constructor(host, app) {
+    this.app = app;
+    this.el = h('section', { class: 'view view-tags', 'data-testid': 'view-tags' });
+    host.append(this.el);
+    this.groupSel = h('select', { 'aria-label': 'Group by label', 'data-testid': 'group-by', onchange: () => app.navigate({ groupBy: this.groupSel.value, gv: '' }) });
+    const bar = h('div', { class: 'toolbar' }, h('label', { class: 'inline' }, 'Group by ', this.groupSel));
+    this.el.append(bar);
+    this.timeline = new Timeline(this.el, {
+      pane: 'tags', height: 140,
+      onSelect: (a, b) => app.navigate({ from: String(a), until: String(b) }),
+    });
+    this.tableHost = h('div', { class: 'tag-table' });
+    this.actions = h('div', { class: 'toolbar tag-actions', hidden: true });
+    this.el.append(this.tableHost, this.actions);
+    this.flameHost = h('div', { class: 'tag-flame' });
+    this.el.append(this.flameHost);
+    this.flame = new FlameGraph(this.flameHost, { pane: 'tag', label: 'Flame graph of the selected value', emptyText: 'Pick a value in the table to see its flame graph.' });
+    this.flame.setData(null);
+    this.rows = [];
+    this.grand = 0;
+    this.tableHost.addEventListener('click', (e) => {
+      const tr = e.target.closest('tr[data-value]');
+      if (tr) app.navigate({ gv: tr.dataset.value === this.app.state.gv ? '' : tr.dataset.value });
+    });
+    this.tableHost.addEventListener('keydown', (e) => {
+      const tr = e.target.closest('tr[data-value]');
+      if (tr && e.key === 'Enter') app.navigate({ gv: tr.dataset.value });
+    });
+  }
+
+  // Label names to group by; one request per query and range (concurrent callers share it).
+  loadNames(s, range) {
+    const key = `${s.query}|${s.from}|${s.until}`;
+    if (this.namesKey === key) return this.names;
+    this.namesKey = key;
+    this.names = rpc('LabelNames', { matchers: s.query ? [`{__profile_type__="${s.query}"}`] : [], start: range[0], end: range[1] })
+      .then((res) => (res.names || []).filter((n) => !n.startsWith('__')).sort())
+      .catch((e) => { this.namesKey = null; this.app.showError(e); return []; });
+    return this.names;
+  }
+
+  async update(s, prev, force) {
+    let range;
+    try { range = resolveRange(s.from, s.until); } catch (e) { this.timeline.setError(e.message); return; }
+    const names = await this.loadNames(s, range);
+    const groupBy = s.groupBy || (names.includes('service_name') ? 'service_name' : names[0] || '');
+    if (this.groupKey !== names.join('|')) {
+      this.groupKey = names.join('|');
+      this.groupSel.innerHTML = '';
+      for (const n of names) this.groupSel.append(h('option', { value: n, text: n }));
+    }
+    this.groupSel.value = groupBy;
+    const key = [s.query, s.sel, s.from, s.until, groupBy].join('|');
+    if (force || key !== this.key) {
+      this.key = key;
+      this.loading = this.loadRows(s, range, groupBy);
+    }
+    await this.loading;
+    this.render(s, groupBy);
+    await this.updateFlame(s, groupBy, range, force);
+  }
+
+  async loadRows(s, range, groupBy) {
+    this.timeline.setRange(range[0], range[1]);
+    this.timeline.setLoading();
+    try {
+      const list = groupBy ? await fetchSeries(s, s.sel, range[0], range[1], this.timeline.el.clientWidth, groupBy) : [];
+      this.step = list.step;
+      this.rows = list.map((ser) => {
+        const lbl = (ser.labels || []).find((l) => l.name === groupBy);
+        const pts = seriesPoints(ser);
+        const vals = pts.map((p) => p[1]);
+        const total = vals.reduce((a, b) => a + b, 0);
+        const avg = vals.length ? total / vals.length : 0;
+        const sd = vals.length ? Math.sqrt(vals.reduce((a, v) => a + (v - avg) ** 2, 0) / vals.length) : 0;
+        return { value: lbl ? lbl.value : '', points: pts, total, avg, sd };
+      }).sort((a, b) => b.total - a.total);
+      this.grand = this.rows.reduce((a, r) => a + r.total, 0);
+    } catch (e) {
+      this.rows = [];
+      this.timeline.setError(e.message);
+      this.app.showError(e);
+    }
+  }
+
+  render(s, groupBy) {
+    const fmt = this.app.format();
+    this.timeline.setSeries(this.rows.map((r) => ({ label: r.value || '(none)', points: r.points, active: r.value === s.gv })), fmt, this.step);
+    const rows = this.rows.map((r, i) => `<tr data-testid="tag-row" data-value="${esc(r.value)}" tabindex="0"${r.value === s.gv ? ' class="hl" aria-selected="true"' : ''}>`
+      + `<td class="col-name"><span class="swatch" style="background:${seriesColor(i)}"></span>${esc(r.value || '(none)')}</td>`
+      + `<td class="col-num">${esc(fmt(r.avg))}</td><td class="col-num">${esc(fmt(r.sd))}</td><td class="col-num">${esc(fmt(r.total))}</td>`
+      + `<td class="col-num">${formatPercent(this.grand ? r.total / this.grand : 0)}</td></tr>`).join('');
+    this.tableHost.innerHTML = `<table class="tt"><thead><tr><th class="col-name">${esc(groupBy || 'label')}</th><th class="col-num">Average</th><th class="col-num">Std. deviation</th><th class="col-num">Total</th><th class="col-num">Share</th></tr></thead>`
+      + `<tbody>${rows || '<tr class="empty"><td colspan="5">No series for this label in the range</td></tr>'}</tbody></table>`;
+    this.actions.innerHTML = '';
+    this.actions.hidden = !s.gv;
+    if (s.gv) {
+      const sel = addMatcher(s.sel, groupBy, s.gv);
+      this.actions.append(
+        h('span', {}, 'Selected ', h('code', { text: sel })),
+        h('span', { class: 'spacer' }),
+        h('button', { type: 'button', class: 'btn', text: 'Open in single view', 'data-testid': 'tag-single', onclick: () => this.app.navigate({ view: 'single', sel, gv: '', focus: '' }) }),
+        h('button', { type: 'button', class: 'btn', text: 'Use as baseline', 'data-testid': 'tag-baseline', onclick: () => this.app.navigate({ view: 'diff', lsel: sel, lfrom: s.from, luntil: s.until, focus: '' }) }),
+        h('button', { type: 'button', class: 'btn', text: 'Use as comparison', 'data-testid': 'tag-comparison', onclick: () => this.app.navigate({ view: 'diff', rsel: sel, rfrom: s.from, runtil: s.until, focus: '' }) }));
+    }
+  }
+
+  async updateFlame(s, groupBy, range, force) {
+    const key = s.gv ? [s.query, s.sel, s.from, s.until, groupBy, s.gv].join('|') : '';
+    if (!force && key === this.flameKey) return;
+    this.flameKey = key;
+    if (!key) { this.flame.setData(null); return; }
+    this.flame.setLoading(true);
+    try {
+      const res = await rpc('SelectMergeStacktraces', mergeRequest(s, addMatcher(s.sel, groupBy, s.gv), range[0], range[1]));
+      if (this.flameKey !== key) return;
+      this.flame.setLoading(false);
+      this.flame.setData(decodeFlamegraph(res.flamegraph), { format: this.app.format() });
+    } catch (e) {
+      this.flame.setLoading(false);
+      this.flame.setError(e.message);
+    }
+  }
+
+  focusSearch() {}
+
+  destroy() { this.timeline.destroy(); this.flame.destroy(); this.el.remove(); }
+}
