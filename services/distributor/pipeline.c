@@ -1,0 +1,169 @@
+/*
+ * pipeline.c - from decoded profiles to series profiles on the ingesters:
+ * limits, validation and repair, splitting by sample labels, label checks,
+ * replication. Both push APIs end here.
+ */
+#include "distributor.h"
+#include "core/gz.h"
+#include "core/time.h"
+#include "ingester/v1/ingester.pb-c.h"
+#include "log/log.h"
+#include "pprof/validate.h"
+#include "split.h"
+#include "write.h"
+
+#include <string.h>
+#include <sys/random.h>
+
+int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, fx_arena_t *a,
+                dist_profile_t *p, fx_err_t *err)
+{
+    const fx_limits_t *lim = fx_limits_for(fx_app_limits(d->app), tenant);
+    size_t max = lim->max_profile_size_bytes > 0 ? (size_t)lim->max_profile_size_bytes : SIZE_MAX;
+    fx_buf_t plain = FX_BUF_INIT;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    if (len == 0)
+        return fx_err_set(err, FX_EINVAL, "profile is empty");
+    if (fx_gz_is_gzip(raw, len)) {
+        rc = fx_gunzip(raw, len, max, &plain, err);
+        if (rc == FX_ETOOBIG)
+            return fx_err_set(err, FX_EINVAL,
+                              "profile is larger than %zu bytes uncompressed (max_profile_size_bytes)",
+                              max);
+        if (rc < 0)
+            return fx_err_prefix(err, "profile");
+        /* Move it into the arena so it lives as long as the request. */
+        uint8_t *copy = fx_arena_alloc(a, plain.len + 1);
+        memcpy(copy, plain.data, plain.len);
+        p->plain = copy;
+        p->plain_len = plain.len;
+        fx_buf_free(&plain);
+    } else {
+        if (len > max)
+            return fx_err_set(err, FX_EINVAL,
+                              "profile is %zu bytes, larger than %zu (max_profile_size_bytes)", len, max);
+        p->plain = raw;
+        p->plain_len = len;
+    }
+    return fx_pprof_decode(p->plain, p->plain_len, a, &p->pprof, err);
+}
+
+/* Pyroscope's default ingestion relabeling (reference §7) plus the
+ * service_name fallback, on a copy of the pushed labels. */
+static fx_labels_t series_labels(const fx_labels_t *in, fx_arena_t *a)
+{
+    fx_labels_t l = fx_labels_copy(a, in, 4);
+    const char *name = fx_labels_get(&l, FX_LABEL_NAME);
+    if (!fx_labels_get(&l, FX_LABEL_SERVICE_NAME))
+        fx_labels_set(&l, FX_LABEL_SERVICE_NAME, "unknown_service");
+    if (name && strncmp(name, "godeltaprof_", 12) == 0) {
+        fx_labels_set(&l, FX_LABEL_NAME, name + 12);
+        fx_labels_set(&l, FX_LABEL_DELTA, "false");
+    }
+    return l;
+}
+
+static void new_uuid(fx_arena_t *a, char **out)
+{
+    uint8_t b[16];
+    if (getrandom(b, sizeof b, 0) != sizeof b)
+        for (size_t i = 0; i < sizeof b; i++)
+            b[i] = (uint8_t)(fx_mono_ns() >> (i % 8));
+    b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+    b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+    *out = fx_arena_printf(a, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+                           b[12], b[13], b[14], b[15]);
+}
+
+static Types__V1__LabelPair **to_pairs(const fx_labels_t *l, fx_arena_t *a)
+{
+    Types__V1__LabelPair **v = fx_arena_alloc(a, (l->len + 1) * sizeof *v);
+    for (size_t i = 0; i < l->len; i++) {
+        v[i] = fx_arena_alloc(a, sizeof *v[i]);
+        types__v1__label_pair__init(v[i]);
+        v[i]->name = (char *)l->v[i].name;
+        v[i]->value = (char *)l->v[i].value;
+    }
+    return v;
+}
+
+int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n, fx_arena_t *a,
+              fx_err_t *err)
+{
+    const fx_limits_t *lim = fx_limits_for(fx_app_limits(d->app), tenant);
+    double total_bytes = 0;
+    int rc;
+
+    if (n == 0)
+        return fx_err_set(err, FX_EINVAL, "no profiles received");
+    for (size_t i = 0; i < n; i++)
+        total_bytes += (double)profiles[i].plain_len;
+    double rate = lim->ingestion_rate_mb * FX_LIMITS_MB;
+    if (d->distributors) {
+        /* The tenant's limit is global: each healthy distributor gets a share. */
+        size_t healthy = dist_healthy_distributors(d);
+        if (healthy > 1)
+            rate /= (double)healthy;
+    }
+    if (!ratelimit_allow(&d->rl, tenant, total_bytes, rate, lim->ingestion_burst_size_mb * FX_LIMITS_MB,
+                         fx_mono_ns()))
+        return fx_err_set(err, FX_ELIMIT,
+                          "push rate limit (ingestion_rate_mb=%g, ingestion_burst_size_mb=%g) reached "
+                          "for tenant %s while pushing %.0f bytes: slow down or ask for a higher limit",
+                          lim->ingestion_rate_mb, lim->ingestion_burst_size_mb, tenant, total_bytes);
+
+    fx_pprof_limits_t plim = {
+        (size_t)lim->max_profile_stacktrace_samples, (size_t)lim->max_profile_stacktrace_sample_labels,
+        (size_t)lim->max_profile_stacktrace_depth,   (size_t)lim->max_profile_symbol_value_length,
+        lim->reject_older_than_ns,                   lim->reject_newer_than_ns,
+    };
+    fx_label_limits_t llim = {(size_t)lim->max_label_names_per_series,
+                              (size_t)lim->max_label_name_length,
+                              (size_t)lim->max_label_value_length, lim->disable_label_sanitization};
+    write_batch_t batch;
+    write_batch_init(&batch, a);
+    int64_t now = fx_now_ns();
+    for (size_t i = 0; i < n; i++) {
+        dist_profile_t *p = &profiles[i];
+        int repaired = 0, whole;
+        split_group_t *groups;
+        size_t ngroups;
+        if ((rc = fx_pprof_validate(&p->pprof, &plim, now, &repaired, err)) < 0)
+            goto out;
+        fx_labels_t base = series_labels(&p->labels, a);
+        split_by_sample_labels(&p->pprof, &base, a, &groups, &ngroups, &whole);
+        for (size_t g = 0; g < ngroups; g++) {
+            fx_labels_t *l = &groups[g].labels;
+            if ((rc = fx_labels_validate(l, &llim, a, err)) < 0)
+                goto out;
+            Ingester__V1__SeriesProfile *sp = fx_arena_alloc(a, sizeof *sp);
+            ingester__v1__series_profile__init(sp);
+            sp->n_labels = l->len;
+            sp->labels = to_pairs(l, a);
+            if (whole && !repaired) {
+                /* Nothing changed: forward the bytes as received (no re-encode). */
+                sp->pprof.data = (uint8_t *)p->plain;
+                sp->pprof.len = p->plain_len;
+            } else {
+                fx_buf_t enc = FX_BUF_INIT;
+                fx_pprof_encode_opts_t o = {groups[g].samples, groups[g].nsamples, split_keep_label, NULL};
+                fx_pprof_encode(&p->pprof, whole ? NULL : &o, &enc);
+                uint8_t *copy = fx_arena_alloc(a, enc.len + 1);
+                memcpy(copy, enc.data, enc.len);
+                sp->pprof.data = copy;
+                sp->pprof.len = enc.len;
+                fx_buf_free(&enc);
+            }
+            new_uuid(a, &sp->id);
+            sp->time_nanos = p->pprof.time_nanos;
+            write_batch_add(&batch, sp, fx_labels_token(tenant, l));
+        }
+    }
+    rc = write_batch_send(d, tenant, &batch, err);
+out:
+    write_batch_free(&batch);
+    return rc;
+}
