@@ -577,7 +577,7 @@ static int read_enum(dec_t *d, const ProtobufCFieldDescriptor *f, void *member)
         return rc;
     for (unsigned i = 0; ed && i < ed->n_values; i++) {
         const char *name = ed->values[i].name;
-        if (strncmp(name, s, n) == 0 && name[n] == 0) {
+        if (strlen(name) == n && memcmp(name, s, n) == 0) {
             int v = ed->values[i].value;
             memcpy(member, &v, sizeof v);
             return SET;
@@ -921,7 +921,7 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
             return &desc->fields[i];
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const char *name = desc->fields[i].name;
-        if (strncmp(name, key, n) == 0 && name[n] == 0)
+        if (strlen(name) == n && memcmp(name, key, n) == 0)
             return &desc->fields[i];
     }
     return NULL;
@@ -1000,6 +1000,10 @@ static int read_message(dec_t *d, const ProtobufCMessageDescriptor *desc, Protob
             }
             seen[idx / 64] |= 1ull << (idx % 64);
             ws(d);
+            if (d->p >= d->end) {
+                rc = syntax(d, "a value");
+                goto out;
+            }
             if (literal(d, "null", 4)) {
                 rc = FX_OK; /* null = unset, for every field kind */
             } else if ((rc = read_field(d, desc, f, m)) < 0) {

@@ -635,6 +635,8 @@ static void test_errors(void **state)
     const ProtobufCMessageDescriptor *D = &querier__v1__select_merge_stacktraces_request__descriptor;
     const ProtobufCMessageDescriptor *A = &fxtest__v1__all__descriptor;
     const ProtobufCMessageDescriptor *P = &push__v1__push_request__descriptor;
+    fx_arena_t a;
+    fx_arena_init(&a);
 
     /* not an object / empty / trailing garbage */
     DEC_ERR(D, "", "empty body");
@@ -649,6 +651,9 @@ static void test_errors(void **state)
     DEC_ERR(D, "{", "unexpected end of input");
     DEC_ERR(D, "{\"start\"", "expected ':'");
     DEC_ERR(D, "{\"start\":", "field \"start\": invalid JSON: unexpected end of input");
+    DEC_ERR(D, "{\"spanSelector\":", "field \"spanSelector\": invalid JSON: unexpected end of input");
+    DEC_ERR(A, "{\"labels\":", "unexpected end of input");
+    DEC_ERR(A, "{\"labels\":{\"a\":", "field \"labels[a]\": invalid JSON: unexpected end of input");
     DEC_ERR(D, "{\"start\":1,}", "expected a string key");
     DEC_ERR(D, "{\"start\":1 \"end\":2}", "expected ',' or '}'");
     DEC_ERR(D, "{start:1}", "expected a string key");
@@ -711,6 +716,7 @@ static void test_errors(void **state)
     DEC_ERR(D, "{\"labelSelector\":\"\\ud800\"}", "lone UTF-16 surrogate");
     DEC_ERR(D, "{\"labelSelector\":\"\\udc00\\ud800\"}", "lone UTF-16 surrogate");
     DEC_ERR(D, "{\"labelSelector\":\"\\ud800\\u0041\"}", "lone UTF-16 surrogate");
+    dec(&a, D, "{\"start\\u0000\":\"x\",\"format\":\"PROFILE_FORMAT_DOT\\u0000x\"}"); /* unknown key, unknown name */
     DEC_ERR(D, "{\"labelSelector\":\"a\\u0000b\"}", "field \"labelSelector\": strings with U+0000 are not supported");
     dec_err(D, "{\"labelSelector\":\"a\0b\"}", 22, "control character in string");
 
@@ -727,6 +733,7 @@ static void test_errors(void **state)
     DEC_ERR(A, "{\"labels\":{\"a\":\"b\",\"c\":\"d\"},\"byId\":{\"1\":{\"str\":\"x\"},\"2\":{\"i32\":\"y\"}}}",
             "field \"byId[2].i32\": \"y\" is not a number");
     DEC_ERR(A, "{\"oMsg\":{\"str\":\"x\",\"rBytes\":[\"AA\",\"!\"]}}", "field \"oMsg.rBytes[1]\": invalid base64");
+    fx_arena_free(&a);
 }
 
 static void test_depth_limit(void **state)
