@@ -45,9 +45,40 @@ size_t fx_json_scan_number(const char *p, const char *end)
     return (size_t)(s - p);
 }
 
+/* Applies sign and the target type's range to a magnitude. */
+static int fit(int neg, uint64_t mag, int is_signed, int bits, uint64_t *out)
+{
+    if (is_signed) {
+        uint64_t lim = bits == 32 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
+        if (mag > lim + neg)
+            return FX_JSONNUM_RANGE;
+        *out = neg ? (uint64_t)0 - mag : mag;
+    } else {
+        uint64_t lim = bits == 32 ? (uint64_t)UINT32_MAX : UINT64_MAX;
+        if ((neg && mag) || mag > lim)
+            return FX_JSONNUM_RANGE;
+        *out = mag;
+    }
+    return FX_JSONNUM_OK;
+}
+
 int fx_json_to_int(const char *s, size_t n, int is_signed, int bits, uint64_t *out)
 {
     const char *end = s + n;
+
+    /* Fast path: plain integers of up to 19 digits (cannot overflow). */
+    if (n && n <= 20) {
+        int neg = *s == '-';
+        const char *p = s + neg;
+        uint64_t mag = 0;
+        if (p < end && end - p <= 19 && (*p != '0' || end - p == 1)) {
+            for (; p < end && *p >= '0' && *p <= '9'; p++)
+                mag = mag * 10 + (uint64_t)(*p - '0');
+            if (p == end && p > s + neg)
+                return fit(neg, mag, is_signed, bits, out);
+        }
+    }
+
     if (n == 0 || fx_json_scan_number(s, end) != n)
         return FX_JSONNUM_SYNTAX;
 
@@ -116,25 +147,7 @@ int fx_json_to_int(const char *s, size_t n, int is_signed, int bits, uint64_t *o
         }
     }
 #undef DIGIT
-
-    if (is_signed) {
-        uint64_t lim = bits == 32 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
-        if (neg) {
-            if (mag > lim + 1)
-                return FX_JSONNUM_RANGE;
-            *out = (uint64_t)0 - mag;
-        } else {
-            if (mag > lim)
-                return FX_JSONNUM_RANGE;
-            *out = mag;
-        }
-    } else {
-        uint64_t lim = bits == 32 ? (uint64_t)UINT32_MAX : UINT64_MAX;
-        if ((neg && mag) || mag > lim)
-            return FX_JSONNUM_RANGE;
-        *out = mag;
-    }
-    return FX_JSONNUM_OK;
+    return fit(neg, mag, is_signed, bits, out);
 }
 
 int fx_json_to_double(const char *s, size_t n, int is_float, double *out)

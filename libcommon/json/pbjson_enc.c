@@ -17,26 +17,6 @@
 
 static void enc_message(fx_buf_t *b, const ProtobufCMessage *m);
 
-/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), 0 if invalid. */
-static size_t utf8_len(const uint8_t *p, const uint8_t *end)
-{
-    uint8_t c = p[0];
-    if (c >= 0xc2 && c <= 0xdf) {
-        if (end - p >= 2 && (p[1] & 0xc0) == 0x80)
-            return 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        uint8_t lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-        if (end - p >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80)
-            return 3;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        uint8_t lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-        if (end - p >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-            (p[3] & 0xc0) == 0x80)
-            return 4;
-    }
-    return 0;
-}
-
 /* Writes s as a JSON string the way protojson does (only '"', '\\' and
  * control characters escaped), copying runs of plain bytes with memcpy.
  * Invalid UTF-8 becomes U+FFFD: symbol names from binaries are not always
@@ -56,7 +36,7 @@ static void enc_string(fx_buf_t *b, const char *str, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t l = utf8_len(p, end);
+            size_t l = fx__utf8_len(p, end);
             if (l) {
                 p += l;
                 continue;
