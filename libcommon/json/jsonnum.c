@@ -216,6 +216,36 @@ char *fx_json_i64(char *p, int64_t v)
     return fx_json_u64(p, (uint64_t)v);
 }
 
+size_t fx_float_digits(double v, int is_float, char dig[24], int *e10)
+{
+    /* Shortest round trip: with at most DBL_DIG (FLT_DIG) significant digits
+     * the correctly rounded text is the shortest one when it reads back; past
+     * that try one more digit at a time (17 and 9 always read back). */
+    char tmp[40];
+    int maxp = is_float ? 9 : 17, minp = is_float ? 6 : 15;
+    /* Subnormals carry fewer digits, so the DBL_DIG shortcut does not hold. */
+    if (is_float ? fabsf((float)v) < FLT_MIN : fabs(v) < DBL_MIN)
+        minp = 1;
+    for (int prec = minp;; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+        if (prec == maxp)
+            break;
+        if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
+            break;
+    }
+
+    /* tmp is [-]d[.ddd]e(+|-)XX: split into digits and decimal exponent. */
+    size_t k = 0;
+    const char *p = tmp + (tmp[0] == '-');
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            dig[k++] = *p;
+    *e10 = atoi(p + 1);
+    while (k > 1 && dig[k - 1] == '0')
+        k--;
+    return k;
+}
+
 void fx_json_put_double(fx_buf_t *b, double v, int is_float)
 {
     if (isnan(v)) {
@@ -234,34 +264,10 @@ void fx_json_put_double(fx_buf_t *b, double v, int is_float)
         return;
     }
 
-    /* Shortest round trip: with at most DBL_DIG (FLT_DIG) significant digits
-     * the correctly rounded text is the shortest one when it reads back; past
-     * that try one more digit at a time (17 and 9 always read back). */
-    char tmp[40];
-    int maxp = is_float ? 9 : 17, minp = is_float ? 6 : 15;
-    /* Subnormals carry fewer digits, so the DBL_DIG shortcut does not hold. */
-    if (is_float ? fabsf((float)v) < FLT_MIN : fabs(v) < DBL_MIN)
-        minp = 1;
-    for (int prec = minp;; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-        if (prec == maxp)
-            break;
-        if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
-            break;
-    }
-
-    /* tmp is [-]d[.ddd]e(+|-)XX: split into digits and decimal exponent. */
     char dig[24];
-    size_t k = 0;
-    const char *p = tmp;
-    int neg = *p == '-';
-    p += neg;
-    for (; *p != 'e'; p++)
-        if (*p != '.')
-            dig[k++] = *p;
-    int e10 = atoi(p + 1);
-    while (k > 1 && dig[k - 1] == '0')
-        k--;
+    int e10;
+    size_t k = fx_float_digits(v, is_float, dig, &e10);
+    int neg = signbit(v) != 0;
 
     double a = fabs(v);
     int sci = is_float ? ((float)a < 1e-6f || (float)a >= 1e21f) : (a < 1e-6 || a >= 1e21);

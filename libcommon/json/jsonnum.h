@@ -41,6 +41,12 @@ int fx_json_to_double(const char *s, size_t n, int is_float, double *out);
  * up, and the strings "NaN", "Infinity", "-Infinity" (quoted). */
 void fx_json_put_double(fx_buf_t *b, double v, int is_float);
 
+/* The shortest decimal digits that read back as v (as a double, or as a
+ * float when is_float); v finite and non-zero, its sign ignored. Writes them
+ * to dig (at most 17, not NUL-terminated), returns their count k and sets
+ * *e10 so that |v| = d1.d2...dk x 10^e10. */
+size_t fx_float_digits(double v, int is_float, char dig[24], int *e10);
+
 /* Writes the decimal digits of v at p (room for 20 bytes) and returns the end. */
 char *fx_json_u64(char *p, uint64_t v);
 /* Same for a signed value (room for 20 bytes). */
