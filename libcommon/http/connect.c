@@ -13,15 +13,6 @@
 #include "json/pbjson.h"
 #include "log/log.h"
 
-/*
- * MERGE: the JSON codec (libcommon/json/pbjson.c) lives on another branch.
- * Until it is merged these weak references let this branch link, and the
- * JSON codec then reports itself absent (501). Remove these two pragmas when
- * merging: a weak reference does not pull pbjson.o out of libfxcommon.a, so
- * leaving them would silently disable JSON in every binary.
- */
-#pragma weak fx_pbjson_decode
-#pragma weak fx_pbjson_encode
 
 typedef struct method {
     char *path;
@@ -152,11 +143,6 @@ static void handle(fx_http_req_t *req, void *ctx)
                                    "unsupported Content-Type \"%s\" for %s; use application/proto "
                                    "or application/json",
                                    ct ? ct : "", m->path);
-        return;
-    }
-    if (codec == CODEC_JSON && (!fx_pbjson_decode || !fx_pbjson_encode)) {
-        fx_http_reply_error(req, FX_EUNIMPL, "application/json is not available in this build; "
-                            "use application/proto");
         return;
     }
 

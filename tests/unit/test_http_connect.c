@@ -14,13 +14,6 @@
 #include "querier/v1/querier.pb-c.h"
 #include "types/v1/types.pb-c.h"
 
-/* The JSON codec is built on another branch; these weak declarations make
- * its absence visible at run time so the JSON tests skip instead of failing
- * to link. */
-extern __attribute__((weak)) int fx_pbjson_decode(const ProtobufCMessageDescriptor *, const char *,
-                                                  size_t, ProtobufCAllocator *,
-                                                  ProtobufCMessage **, fx_err_t *);
-extern __attribute__((weak)) void fx_pbjson_encode(const ProtobufCMessage *, fx_buf_t *);
 
 static fx_http_server_t *srv, *mt_srv;
 static unsigned port, mt_port;
@@ -392,17 +385,6 @@ static void test_json_round_trip(void **state)
     tresp_t r;
     const char *json[] = {"Content-Type: application/json; charset=utf-8", NULL};
     const char *body = "{\"name\":\"service_name\",\"start\":\"3\"}";
-    if (!fx_pbjson_decode || !fx_pbjson_encode) {
-        /* Without the codec the layer must say so rather than misbehave. */
-        assert_int_equal(http_do(port, "POST", "/querier.v1.QuerierService/LabelValues", json,
-                                 body, strlen(body), &r),
-                         0);
-        assert_int_equal(r.status, 501);
-        assert_has(&r, "application/json is not available in this build");
-        tresp_free(&r);
-        printf("skipped: JSON codec not present\n");
-        skip();
-    }
     assert_int_equal(http_do(port, "POST", "/querier.v1.QuerierService/LabelValues", json, body,
                              strlen(body), &r),
                      0);
