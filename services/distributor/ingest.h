@@ -46,9 +46,6 @@ int ingest_parse_params(ingest_query_fn query, void *req, const char *content_ty
 int ingest_parse_name(const char *name, fx_arena_t *a, const char **app, fx_labels_t *labels,
                       fx_err_t *err);
 
-/* Parses Pyroscope's "attime" (see §6.1) into ns since epoch. */
-int ingest_parse_attime(const char *s, int64_t now_ns, int64_t *out_ns, fx_err_t *err);
-
 /* Series labels for a pprof pushed through /ingest: the `name` labels
  * (names starting "__" dropped except __session_id__), service_name (app
  * name, unless given), pyroscope_spy, __delta__=false, and __name__

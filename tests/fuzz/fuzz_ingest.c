@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/attime.h"
 #include "services/distributor/ingest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!nl1 || !nl2)
         goto out;
     *nl1 = *nl2 = 0;
-    (void)ingest_parse_attime(nl1 + 1, 0, &t, &err);
+    (void)fx_attime_parse(nl1 + 1, 0, &t, &err);
     if (ingest_parse_name(s, &a, &params.app, &params.labels, &err) != FX_OK)
         goto out;
     params.sample_rate = 100;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/gz.h"
+#include "model/attime.h"
 #include "services/distributor/ingest.h"
 #include "services/distributor/split.h"
 
@@ -58,18 +59,18 @@ static void test_attime(void **state)
     (void)state;
     fx_err_t err = {0};
     int64_t t, now = 1795238511LL * 1000000000;
-    assert_int_equal(ingest_parse_attime("1795238506", now, &t, &err), FX_OK);
+    assert_int_equal(fx_attime_parse("1795238506", now, &t, &err), FX_OK);
     assert_true(t == 1795238506LL * 1000000000);
-    assert_int_equal(ingest_parse_attime("1795238506123", now, &t, &err), FX_OK);
+    assert_int_equal(fx_attime_parse("1795238506123", now, &t, &err), FX_OK);
     assert_true(t == 1795238506123LL * 1000000);
-    assert_int_equal(ingest_parse_attime("20261121", now, &t, &err), FX_OK);
+    assert_int_equal(fx_attime_parse("20261121", now, &t, &err), FX_OK);
     assert_true(t == 1795219200LL * 1000000000);
-    assert_int_equal(ingest_parse_attime("now-1h", now, &t, &err), FX_OK);
+    assert_int_equal(fx_attime_parse("now-1h", now, &t, &err), FX_OK);
     assert_true(t == now - 3600LL * 1000000000);
-    assert_int_equal(ingest_parse_attime("now", now, &t, &err), FX_OK);
+    assert_int_equal(fx_attime_parse("now", now, &t, &err), FX_OK);
     assert_true(t == now);
-    assert_int_equal(ingest_parse_attime("yesterday", now, &t, &err), FX_EINVAL);
-    assert_int_equal(ingest_parse_attime("now-5q", now, &t, &err), FX_EINVAL);
+    assert_int_equal(fx_attime_parse("yesterday", now, &t, &err), FX_EINVAL);
+    assert_int_equal(fx_attime_parse("now-5q", now, &t, &err), FX_EINVAL);
 }
 
 static const char *fake_query(void *req, const char *name)

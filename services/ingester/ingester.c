@@ -1,0 +1,96 @@
+/* ingester.c - the ingester module: head, ring membership, life cycle. */
+#include "ingester.h"
+#include "core/mem.h"
+#include "log/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const fx_opt_t opts[] = {
+    {"ingester.wal-sync", NULL, FX_OPT_BOOL, offsetof(ing_opts_t, wal_sync), "true",
+     "Acknowledge a push only after its WAL record is fsynced (off: after it is written to "
+     "the OS, which survives a process crash but not a machine crash).", 0, 0, NULL, 0},
+    {"ingester.block-cache-size", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, block_cache_bytes),
+     "64MiB", "RocksDB block cache of the head.", 0, 0, NULL, 0},
+};
+
+static const fx_opt_table_t table = {"Ingester", NULL, opts, FX_ARRAY_LEN(opts)};
+
+static void *configure(fx_config_t *cfg)
+{
+    ing_t *ing = fx_calloc(1, sizeof *ing);
+    fx_config_add(cfg, &table, &ing->opts);
+    return ing;
+}
+
+/* Ready once ACTIVE in the ring: until then distributors cannot route to us
+ * and queriers would miss our data. */
+static int ready(void *ctx, fx_err_t *why)
+{
+    ing_t *ing = ctx;
+    if (!ing->lifecycler)
+        return fx_err_set(why, FX_EUNAVAIL, "ingester: not in the ring yet");
+    if (fx_ring_lifecycler_state(ing->lifecycler) != FX_RING_ACTIVE ||
+        !fx_ring_lifecycler_registered(ing->lifecycler))
+        return fx_err_set(why, FX_EUNAVAIL, "ingester: %s in the ring",
+                          fx_ring_state_name(fx_ring_lifecycler_state(ing->lifecycler)));
+    return FX_OK;
+}
+
+static int init(fx_app_t *app, void *state, fx_err_t *err)
+{
+    ing_t *ing = state;
+    fx_head_options_t ho;
+    int rc;
+
+    ing->app = app;
+    fx_head_options_default(&ho);
+    ho.sync = ing->opts.wal_sync;
+    ho.block_cache_bytes = (size_t)ing->opts.block_cache_bytes;
+    /* Opening the head replays its WAL: every acknowledged push is back
+     * before the instance registers in the ring. */
+    if ((rc = fx_head_open(fx_app_data_path(app, "head"), &ho, &ing->head, err)) < 0)
+        return fx_err_prefix(err, "ingester head");
+    ing->ring = fx_app_ring(app, "ingester");
+    fx_admin_add_ready(fx_app_admin(app), "ingester", ready, ing);
+    return ing_register_rpcs(ing, err);
+}
+
+static int run(fx_app_t *app, void *state, fx_err_t *err)
+{
+    ing_t *ing = state;
+    const fx_ring_opts_t *ro = fx_app_ring_opts(app);
+    char tokens[4096];
+    snprintf(tokens, sizeof tokens, "%s/tokens", fx_app_data_path(app, "ring"));
+    fx_ring_lifecycler_options_t o = {fx_app_instance_id(app), fx_app_grpc_addr(app),
+                                      fx_app_http_addr(app), ro->instance_zone, (int)ro->num_tokens,
+                                      tokens, ro->heartbeat_period_ns / 1000000, ro->prefix};
+    ing->lifecycler = fx_ring_lifecycler_start(ing->ring, &o, err);
+    /* The head is open and the RPC server serves: nothing left to wait for. */
+    if (fx_ring_lifecycler_set_state(ing->lifecycler, FX_RING_ACTIVE, err) < 0)
+        fx_log_warn("could not become ACTIVE yet; the heartbeat will retry", "err=%s", fx_q(err->msg));
+    return FX_OK;
+}
+
+static void stop(fx_app_t *app, void *state)
+{
+    ing_t *ing = state;
+    fx_err_t err;
+    (void)app;
+    /* LEAVING: distributors add another replica for our tokens while the
+     * servers drain the writes in flight; we leave the ring in destroy. */
+    if (ing->lifecycler && fx_ring_lifecycler_set_state(ing->lifecycler, FX_RING_LEAVING, &err) < 0)
+        fx_log_warn("could not mark the ingester LEAVING", "err=%s", fx_q(err.msg));
+}
+
+static void destroy(void *state)
+{
+    ing_t *ing = state;
+    if (ing->lifecycler)
+        fx_ring_lifecycler_stop(ing->lifecycler, 1);
+    if (ing->head)
+        fx_head_close(ing->head);
+    free(ing);
+}
+
+const fx_module_t fx_ingester_module = {"ingester", configure, init, run, stop, destroy};

@@ -1,0 +1,457 @@
+/*
+ * api.c - the Connect querier.v1.QuerierService on the public HTTP port:
+ * what Grafana's Pyroscope data source, Profiles Drilldown and the UI call.
+ */
+#include "querier.h"
+#include "core/mem.h"
+#include "google/v1/profile.pb-c.h"
+#include "http/connect.h"
+#include "ingester/v1/ingester.pb-c.h"
+#include "log/log.h"
+#include "model/dot.h"
+#include "model/flamegraph.h"
+#include "model/flamegraph_diff.h"
+#include "model/labels.h"
+#include "model/treebytes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- string set helpers ------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted, unique union of the `names` of every response (LabelNames and
+ * LabelValues answers share the shape), copied into a. */
+static char **union_names(const qr_results_t *res, size_t *n, fx_arena_t *a)
+{
+    size_t cap = 0, k = 0;
+    for (size_t i = 0; i < res->n; i++)
+        cap += ((Types__V1__LabelNamesResponse *)res->v[i].resp)->n_names;
+    char **v = fx_arena_alloc(a, (cap + 1) * sizeof *v);
+    for (size_t i = 0; i < res->n; i++) {
+        const Types__V1__LabelNamesResponse *r = (const Types__V1__LabelNamesResponse *)res->v[i].resp;
+        for (size_t j = 0; j < r->n_names; j++)
+            v[k++] = fx_arena_strdup(a, r->names[j]);
+    }
+    if (k)
+        qsort(v, k, sizeof *v, cmp_str);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
+            v[u++] = v[i];
+    *n = u;
+    return v;
+}
+
+/* --- metadata RPCs ---------------------------------------------------------------- */
+
+static int profile_types(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                         fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    qr_results_t res;
+    int rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/ProfileTypes", in,
+                       &querier__v1__profile_types_response__descriptor, &res, err);
+    if (rc == FX_OK) {
+        Querier__V1__ProfileTypesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+        querier__v1__profile_types_response__init(resp);
+        size_t cap = 0;
+        for (size_t i = 0; i < res.n; i++)
+            cap += ((Querier__V1__ProfileTypesResponse *)res.v[i].resp)->n_profile_types;
+        resp->profile_types = fx_arena_alloc(call->arena, (cap + 1) * sizeof *resp->profile_types);
+        for (size_t i = 0; i < res.n; i++) {
+            const Querier__V1__ProfileTypesResponse *r = (const Querier__V1__ProfileTypesResponse *)res.v[i].resp;
+            for (size_t j = 0; j < r->n_profile_types; j++) {
+                const Types__V1__ProfileType *t = r->profile_types[j];
+                size_t k;
+                for (k = 0; k < resp->n_profile_types; k++)
+                    if (strcmp(resp->profile_types[k]->id, t->id) == 0)
+                        break;
+                if (k < resp->n_profile_types)
+                    continue;
+                Types__V1__ProfileType *c = fx_arena_alloc(call->arena, sizeof *c);
+                types__v1__profile_type__init(c);
+                c->id = fx_arena_strdup(call->arena, t->id);
+                c->name = fx_arena_strdup(call->arena, t->name);
+                c->sample_type = fx_arena_strdup(call->arena, t->sample_type);
+                c->sample_unit = fx_arena_strdup(call->arena, t->sample_unit);
+                c->period_type = fx_arena_strdup(call->arena, t->period_type);
+                c->period_unit = fx_arena_strdup(call->arena, t->period_unit);
+                /* Insertion keeps them sorted by ID, as Pyroscope answers. */
+                size_t at = resp->n_profile_types;
+                while (at > 0 && strcmp(resp->profile_types[at - 1]->id, c->id) > 0) {
+                    resp->profile_types[at] = resp->profile_types[at - 1];
+                    at--;
+                }
+                resp->profile_types[at] = c;
+                resp->n_profile_types++;
+            }
+        }
+        *out = &resp->base;
+    }
+    qr_results_free(&res);
+    return rc;
+}
+
+/* Label names that only UTF-8-aware clients may see are dropped unless the
+ * client says it copes (Accept: ...; allow-utf8-labelnames=true). */
+static int allow_utf8(fx_call_t *call)
+{
+    const char *accept = fx_call_header(call, "Accept");
+    return accept && strstr(accept, "allow-utf8-labelnames=true");
+}
+
+static int check_matchers(char **m, size_t n, fx_err_t *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        fx_selector_t s;
+        int rc = fx_selector_parse(m[i], &s, err);
+        if (rc < 0)
+            return rc;
+        fx_selector_free(&s);
+    }
+    return FX_OK;
+}
+
+static int label_names(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                       fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Types__V1__LabelNamesRequest *r = (const Types__V1__LabelNamesRequest *)in;
+    qr_results_t res;
+    int rc;
+    if ((rc = check_matchers(r->matchers, r->n_matchers, err)) < 0)
+        return rc;
+    rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/LabelNames", in,
+                   &types__v1__label_names_response__descriptor, &res, err);
+    if (rc == FX_OK) {
+        Types__V1__LabelNamesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+        types__v1__label_names_response__init(resp);
+        resp->names = union_names(&res, &resp->n_names, call->arena);
+        if (!allow_utf8(call)) {
+            size_t k = 0;
+            for (size_t i = 0; i < resp->n_names; i++)
+                if (fx_label_name_is_legacy(resp->names[i]))
+                    resp->names[k++] = resp->names[i];
+            resp->n_names = k;
+        }
+        *out = &resp->base;
+    }
+    qr_results_free(&res);
+    return rc;
+}
+
+static int label_values(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                        fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Types__V1__LabelValuesRequest *r = (const Types__V1__LabelValuesRequest *)in;
+    qr_results_t res;
+    int rc;
+    if (!r->name || !*r->name)
+        return fx_err_set(err, FX_EINVAL, "name is required");
+    if ((rc = check_matchers(r->matchers, r->n_matchers, err)) < 0)
+        return rc;
+    rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/LabelValues", in,
+                   &types__v1__label_values_response__descriptor, &res, err);
+    if (rc == FX_OK) {
+        Types__V1__LabelValuesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+        types__v1__label_values_response__init(resp);
+        resp->names = union_names(&res, &resp->n_names, call->arena);
+        *out = &resp->base;
+    }
+    qr_results_free(&res);
+    return rc;
+}
+
+static int same_set(const Types__V1__Labels *a, const Types__V1__Labels *b)
+{
+    if (a->n_labels != b->n_labels)
+        return 0;
+    for (size_t i = 0; i < a->n_labels; i++)
+        if (strcmp(a->labels[i]->name, b->labels[i]->name) ||
+            strcmp(a->labels[i]->value, b->labels[i]->value))
+            return 0;
+    return 1;
+}
+
+static int series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out, fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Querier__V1__SeriesRequest *r = (const Querier__V1__SeriesRequest *)in;
+    qr_results_t res;
+    int rc;
+    if ((rc = check_matchers(r->matchers, r->n_matchers, err)) < 0)
+        return rc;
+    rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/Series", in,
+                   &querier__v1__series_response__descriptor, &res, err);
+    if (rc == FX_OK) {
+        Querier__V1__SeriesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+        querier__v1__series_response__init(resp);
+        size_t cap = 0;
+        for (size_t i = 0; i < res.n; i++)
+            cap += ((Querier__V1__SeriesResponse *)res.v[i].resp)->n_labels_set;
+        resp->labels_set = fx_arena_alloc(call->arena, (cap + 1) * sizeof *resp->labels_set);
+        for (size_t i = 0; i < res.n; i++) {
+            const Querier__V1__SeriesResponse *part = (const Querier__V1__SeriesResponse *)res.v[i].resp;
+            for (size_t j = 0; j < part->n_labels_set; j++) {
+                size_t k;
+                for (k = 0; k < resp->n_labels_set; k++)
+                    if (same_set(resp->labels_set[k], part->labels_set[j]))
+                        break;
+                if (k == resp->n_labels_set) {
+                    /* Copy: the part's arena is freed before the reply. */
+                    const Types__V1__Labels *src = part->labels_set[j];
+                    Types__V1__Labels *c = fx_arena_alloc(call->arena, sizeof *c);
+                    types__v1__labels__init(c);
+                    c->n_labels = src->n_labels;
+                    c->labels = fx_arena_alloc(call->arena, (src->n_labels + 1) * sizeof *c->labels);
+                    for (size_t l = 0; l < src->n_labels; l++) {
+                        Types__V1__LabelPair *p = fx_arena_alloc(call->arena, sizeof *p);
+                        types__v1__label_pair__init(p);
+                        p->name = fx_arena_strdup(call->arena, src->labels[l]->name);
+                        p->value = fx_arena_strdup(call->arena, src->labels[l]->value);
+                        c->labels[l] = p;
+                    }
+                    resp->labels_set[resp->n_labels_set++] = c;
+                }
+            }
+        }
+        *out = &resp->base;
+    }
+    qr_results_free(&res);
+    return rc;
+}
+
+static int profile_stats(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                         fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    qr_results_t res;
+    int rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/ProfileStats", in,
+                       &types__v1__get_profile_stats_response__descriptor, &res, err);
+    if (rc == FX_OK) {
+        Types__V1__GetProfileStatsResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+        types__v1__get_profile_stats_response__init(resp);
+        for (size_t i = 0; i < res.n; i++) {
+            const Types__V1__GetProfileStatsResponse *r = (const Types__V1__GetProfileStatsResponse *)res.v[i].resp;
+            if (!r->data_ingested)
+                continue;
+            if (!resp->data_ingested || r->oldest_profile_time < resp->oldest_profile_time)
+                resp->oldest_profile_time = r->oldest_profile_time;
+            if (!resp->data_ingested || r->newest_profile_time > resp->newest_profile_time)
+                resp->newest_profile_time = r->newest_profile_time;
+            resp->data_ingested = 1;
+        }
+        *out = &resp->base;
+    }
+    qr_results_free(&res);
+    return rc;
+}
+
+/* --- selects --------------------------------------------------------------------------- */
+
+static int check_smst(qr_t *q, fx_call_t *call, const Querier__V1__SelectMergeStacktracesRequest *r,
+                      qr_select_t *s, fx_err_t *err)
+{
+    int rc = qr_check_select(
+        q, call->tenant, r->profile_typeid, r->label_selector, r->start, r->end,
+        r->optional_max_nodes_case == QUERIER__V1__SELECT_MERGE_STACKTRACES_REQUEST__OPTIONAL_MAX_NODES_MAX_NODES,
+        r->max_nodes, call->arena, s, err);
+    s->stack_trace_selector = r->stack_trace_selector;
+    return rc;
+}
+
+static int select_merge_stacktraces(fx_call_t *call, const ProtobufCMessage *in,
+                                    ProtobufCMessage **out, fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Querier__V1__SelectMergeStacktracesRequest *r =
+        (const Querier__V1__SelectMergeStacktracesRequest *)in;
+    qr_select_t s;
+    fx_tree_t tree;
+    int rc;
+
+    if ((rc = check_smst(q, call, r, &s, err)) < 0)
+        return rc;
+    Querier__V1__SelectMergeStacktracesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    querier__v1__select_merge_stacktraces_response__init(resp);
+    if (r->format == QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_PPROF) {
+        fx_buf_t pprof = FX_BUF_INIT;
+        if ((rc = qr_merge_pprof(q, call->tenant, &s, &pprof, err)) == FX_OK) {
+            Querier__V1__PprofProfile *pp = fx_arena_alloc(call->arena, sizeof *pp);
+            querier__v1__pprof_profile__init(pp);
+            pp->profile = google__v1__profile__unpack(fx_arena_pb(call->arena), pprof.len, pprof.data);
+            if (!pp->profile)
+                rc = fx_err_set(err, FX_EINTERNAL, "merged profile could not be decoded");
+            resp->pprof = pp;
+        }
+        fx_buf_free(&pprof);
+        *out = &resp->base;
+        return rc;
+    }
+    fx_tree_init(&tree);
+    if ((rc = qr_merge_tree(q, call->tenant, &s, &tree, err)) < 0)
+        goto out;
+    switch (r->format) {
+    case QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_TREE: {
+        fx_buf_t b = FX_BUF_INIT;
+        if ((rc = fx_treebytes_write(&tree, s.max_nodes, &b, err)) == FX_OK) {
+            resp->tree.data = fx_arena_alloc(call->arena, b.len + 1);
+            memcpy(resp->tree.data, b.data, b.len);
+            resp->tree.len = b.len;
+        }
+        fx_buf_free(&b);
+        break;
+    }
+    case QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_DOT: {
+        fx_buf_t b = FX_BUF_INIT;
+        fx_dot_opts_t o = {r->optional_max_nodes_case ? r->max_nodes : 0, s.type.id,
+                           s.type.sample_type, s.type.sample_unit};
+        fx_dot_write(&tree, &o, &b);
+        resp->dot = fx_arena_strndup(call->arena, (const char *)b.data, b.len);
+        fx_buf_free(&b);
+        break;
+    }
+    default:
+        /* Grafana treats a missing flamegraph as "no data". */
+        if (tree.nodes[FX_TREE_ROOT].total > 0)
+            resp->flamegraph = fx_flamegraph_encode(&tree, s.max_nodes, call->arena);
+    }
+out:
+    fx_tree_free(&tree);
+    if (rc == FX_OK)
+        *out = &resp->base;
+    return rc;
+}
+
+static int diff(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out, fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Querier__V1__DiffRequest *r = (const Querier__V1__DiffRequest *)in;
+    qr_select_t ls, rs;
+    fx_tree_t lt, rt;
+    int rc;
+
+    if (!r->left || !r->right)
+        return fx_err_set(err, FX_EINVAL, "left and right are required");
+    if ((rc = check_smst(q, call, r->left, &ls, err)) < 0)
+        return fx_err_prefix(err, "left");
+    if ((rc = check_smst(q, call, r->right, &rs, err)) < 0)
+        return fx_err_prefix(err, "right");
+    if (strcmp(ls.type.id, rs.type.id) != 0)
+        return fx_err_set(err, FX_EINVAL, "left and right queries must have the same profile type "
+                          "(%s vs %s)", ls.type.id, rs.type.id);
+    fx_tree_init(&lt);
+    fx_tree_init(&rt);
+    if ((rc = qr_merge_tree(q, call->tenant, &ls, &lt, err)) == FX_OK &&
+        (rc = qr_merge_tree(q, call->tenant, &rs, &rt, err)) == FX_OK) {
+        Querier__V1__DiffResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+        querier__v1__diff_response__init(resp);
+        int64_t max_nodes = ls.max_nodes > rs.max_nodes ? ls.max_nodes : rs.max_nodes;
+        if ((rc = fx_flamegraph_diff_encode(&lt, &rt, max_nodes, call->arena, &resp->flamegraph,
+                                            err)) == FX_OK)
+            *out = &resp->base;
+    }
+    fx_tree_free(&lt);
+    fx_tree_free(&rt);
+    return rc;
+}
+
+static int select_merge_profile(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                                fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Querier__V1__SelectMergeProfileRequest *r = (const Querier__V1__SelectMergeProfileRequest *)in;
+    qr_select_t s;
+    fx_buf_t pprof = FX_BUF_INIT;
+    int rc = qr_check_select(
+        q, call->tenant, r->profile_typeid, r->label_selector, r->start, r->end,
+        r->optional_max_nodes_case == QUERIER__V1__SELECT_MERGE_PROFILE_REQUEST__OPTIONAL_MAX_NODES_MAX_NODES,
+        r->max_nodes, call->arena, &s, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = qr_merge_pprof(q, call->tenant, &s, &pprof, err)) == FX_OK) {
+        Google__V1__Profile *p = google__v1__profile__unpack(fx_arena_pb(call->arena), pprof.len,
+                                                             pprof.data);
+        if (!p) {
+            rc = fx_err_set(err, FX_EINTERNAL, "merged profile could not be decoded");
+        } else {
+            *out = &p->base;
+        }
+    }
+    fx_buf_free(&pprof);
+    return rc;
+}
+
+static int select_series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                         fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Querier__V1__SelectSeriesRequest *r = (const Querier__V1__SelectSeriesRequest *)in;
+    qr_select_t s;
+    Querier__V1__SelectSeriesResponse *resp;
+    int rc;
+
+    if (r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_INDIVIDUAL ||
+        r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_SPAN)
+        return fx_err_set(err, FX_EUNIMPL, "exemplars are not supported");
+    if (!(r->step >= 0.001))
+        return fx_err_set(err, FX_EINVAL, "step must be at least 0.001 seconds, got %g", r->step);
+    if ((rc = qr_check_select(q, call->tenant, r->profile_typeid, r->label_selector, r->start, r->end,
+                              1, 1, call->arena, &s, err)) < 0)
+        return rc;
+    s.stack_trace_selector = r->stack_trace_selector;
+    if (r->stack_trace_selector && r->stack_trace_selector->n_call_site)
+        return fx_err_set(err, FX_EUNIMPL, "stack_trace_selector is not supported by SelectSeries");
+    int64_t step_ms = (int64_t)(r->step * 1000.0);
+    if (step_ms < 1)
+        step_ms = 1;
+    if ((rc = qr_select_series(q, call->tenant, &s, r->group_by, r->n_group_by, step_ms,
+                               r->aggregation == TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_AVERAGE,
+                               r->optional_limit_case ? r->limit : 0, call->arena, &resp, err)) < 0)
+        return rc;
+    *out = &resp->base;
+    return FX_OK;
+}
+
+static int unimplemented(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                         fx_err_t *err)
+{
+    (void)in;
+    (void)out;
+    return fx_err_set(err, FX_EUNIMPL, "%s is not implemented by Fornax", call->method);
+}
+
+int qr_register_api(qr_t *q, fx_err_t *err)
+{
+    static const struct {
+        const char *name;
+        fx_method_fn fn;
+    } methods[] = {
+        {"ProfileTypes", profile_types},
+        {"LabelNames", label_names},
+        {"LabelValues", label_values},
+        {"Series", series},
+        {"SelectMergeStacktraces", select_merge_stacktraces},
+        {"SelectMergeProfile", select_merge_profile},
+        {"SelectSeries", select_series},
+        {"Diff", diff},
+        {"GetProfileStats", profile_stats},
+        /* Span profiles need span ids indexed; heatmaps and query analysis
+         * are not built yet. They answer 501, as Pyroscope v1 does for
+         * SelectHeatmap. */
+        {"SelectMergeSpanProfile", unimplemented},
+        {"SelectHeatmap", unimplemented},
+        {"AnalyzeQuery", unimplemented},
+    };
+    for (size_t i = 0; i < FX_ARRAY_LEN(methods); i++)
+        if (fx_connect_register_method(fx_app_http(q->app), &querier__v1__querier_service__descriptor,
+                                       methods[i].name, methods[i].fn, q) < 0)
+            return fx_err_set(err, FX_EINTERNAL, "cannot register %s", methods[i].name);
+    return FX_OK;
+}

@@ -1,0 +1,86 @@
+/*
+ * querier.h - the querier service: the public query API (Connect
+ * querier.v1.QuerierService, legacy /pyroscope/render*, label-values), the
+ * web UI and the explain API. It fans each query out to the ingesters of the
+ * ring over gRPC, merges their answers, truncates and encodes.
+ */
+#ifndef FX_QUERIER_H
+#define FX_QUERIER_H
+
+#include "app/app.h"
+#include "core/call.h"
+#include "model/profile_type.h"
+#include "model/tree.h"
+#include "querier/v1/querier.pb-c.h"
+
+typedef struct qr_opts {
+    int64_t query_timeout_ns;  /* one ingester call */
+} qr_opts_t;
+
+typedef struct qr {
+    fx_app_t *app;
+    qr_opts_t opts;
+    fx_ring_t *ingesters;
+} qr_t;
+
+extern const fx_module_t fx_querier_module;
+
+/* ---- fan-out (fanout.c) ----------------------------------------------------- */
+
+/* One ingester's answer. resp lives in arena (freed by qr_results_free). */
+typedef struct qr_result {
+    const char *addr;
+    fx_arena_t arena;
+    ProtobufCMessage *resp;
+    int rc;
+    fx_err_t err;
+} qr_result_t;
+
+typedef struct qr_results {
+    qr_result_t *v;
+    size_t n;
+} qr_results_t;
+
+/* Calls method on every ingester that may hold the tenant's data, in
+ * parallel. Fails if any of them fails (with RF = 1 a missing answer is
+ * missing data). */
+int qr_fanout(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err);
+void qr_results_free(qr_results_t *r);
+
+/* ---- shared request checks (select.c) ---------------------------------------- */
+
+typedef struct qr_select {
+    fx_profile_type_t type;
+    const char *selector;      /* validated; "{}" when empty */
+    int64_t start_ms, end_ms;
+    int64_t max_nodes;
+    const Types__V1__StackTraceSelector *stack_trace_selector;
+    int empty;                 /* nothing can match (range before the lookback) */
+} qr_select_t;
+
+/* Validates a select request against the tenant's limits: profile type,
+ * selector syntax, time range (max_query_length, max_query_lookback),
+ * max_nodes (0/absent = max_flamegraph_nodes_default). */
+int qr_check_select(qr_t *q, const char *tenant, const char *profile_type_id,
+                    const char *label_selector, int64_t start, int64_t end, int has_max_nodes,
+                    int64_t max_nodes, fx_arena_t *a, qr_select_t *out, fx_err_t *err);
+
+/* Merged call tree of a select across ingesters (tree initialised by the
+ * caller), with the stack trace selector applied. */
+int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *tree, fx_err_t *err);
+
+/* Series points of a select (SelectSeries semantics), merged across
+ * ingesters and limited to the top `limit` (0 = all) series. */
+int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **group_by,
+                     size_t ngroup_by, int64_t step_ms, int avg, int64_t limit, fx_arena_t *a,
+                     Querier__V1__SelectSeriesResponse **out, fx_err_t *err);
+
+/* Merged pprof bytes of a select (uncompressed), in *out (caller's). */
+int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *out, fx_err_t *err);
+
+/* ---- registration ---------------------------------------------------------------- */
+int qr_register_api(qr_t *q, fx_err_t *err);     /* api.c: Connect QuerierService */
+int qr_register_render(qr_t *q, fx_err_t *err);  /* render.c: legacy HTTP */
+
+#endif
