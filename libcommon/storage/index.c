@@ -6,7 +6,7 @@
  * a missing label counts as "", so a matcher that accepts "" also selects
  * series without the label.
  */
-#include "storage/head_int.h"
+#include "storage/tables.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -377,48 +377,3 @@ int fx__series_in_range(const fx__index_t *x, const fx__series_t *s, int64_t lo,
     return 0;
 }
 
-static int cmp_target(const void *a, const void *b)
-{
-    const fx__target_t *x = a, *y = b;
-    if (x->pseries != y->pseries)
-        return x->pseries < y->pseries ? -1 : 1;
-    return x->col < y->col ? -1 : x->col > y->col;
-}
-
-typedef struct targets_ctx {
-    const fx__index_t *x;
-    fx__target_t *v;
-    size_t n, cap;
-    int64_t lo, hi;
-} targets_ctx_t;
-
-static bool add_targets(uint32_t id, void *arg)
-{
-    targets_ctx_t *c = arg;
-    const fx__series_t *s = &c->x->series[id];
-    for (uint32_t i = 0; i < s->nrefs; i++) {
-        const fx__pseries_t *p = &c->x->ps[s->refs[i].pseries];
-        if (!p->rows || p->min_ns > c->hi || p->max_ns < c->lo)
-            continue;
-        FX_GROW(c->v, c->cap, c->n + 1);
-        c->v[c->n].pseries = s->refs[i].pseries;
-        c->v[c->n].col = s->refs[i].col;
-        c->v[c->n].series = id;
-        c->v[c->n].fp = s->fp;
-        c->n++;
-    }
-    return true;
-}
-
-fx__target_t *fx__targets(const fx__tenant_t *t, const fx_head_query_t *q, size_t *n)
-{
-    targets_ctx_t c = {&t->idx, NULL, 0, 0, 0, 0};
-    fx__query_range(q, &c.lo, &c.hi);
-    roaring_bitmap_t *sel = fx__index_select(&t->idx, q);
-    roaring_iterate(sel, add_targets, &c);
-    roaring_bitmap_free(sel);
-    if (c.n > 1)
-        qsort(c.v, c.n, sizeof *c.v, cmp_target);
-    *n = c.n;
-    return c.v;
-}

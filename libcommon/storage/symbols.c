@@ -3,7 +3,7 @@
  * functions, locations and the parent-pointer stack tree, plus the chunk
  * format that persists what each append added (docs/storage.md).
  */
-#include "storage/head_int.h"
+#include "storage/tables.h"
 
 #include <stdlib.h>
 #include <string.h>
