@@ -782,13 +782,14 @@ int fx_head_compact(fx_head_t *h, fx_err_t *err)
     return rc;
 }
 
-int fx_head_disk_usage(fx_head_t *h, uint64_t *sst_bytes, uint64_t *wal_bytes, fx_err_t *err)
+int fx_head_disk_usage(fx_head_t *h, fx_head_disk_t *out, fx_err_t *err)
 {
-    *sst_bytes = *wal_bytes = 0;
+    uint64_t *per_cf[FX__NCF] = {&out->meta, &out->symbols, &out->profiles};
+    memset(out, 0, sizeof *out);
     for (int i = 0; i < FX__NCF; i++) {
         char *v = rocksdb_property_value_cf(h->db, h->cf[i], "rocksdb.total-sst-files-size");
         if (v)
-            *sst_bytes += strtoull(v, NULL, 10);
+            *per_cf[i] = strtoull(v, NULL, 10);
         rocksdb_free(v);
     }
     DIR *d = opendir(h->dir);
@@ -803,7 +804,7 @@ int fx_head_disk_usage(fx_head_t *h, uint64_t *sst_bytes, uint64_t *wal_bytes, f
             continue;
         snprintf(path, sizeof path, "%s/%s", h->dir, de->d_name);
         if (stat(path, &st) == 0)
-            *wal_bytes += (uint64_t)st.st_size;
+            out->wal += (uint64_t)st.st_size;
     }
     closedir(d);
     return FX_OK;

@@ -212,7 +212,10 @@ void fx_head_stats(fx_head_t *h, fx_head_stats_t *out);
 
 /* Flushes memtables and compacts every column family (benchmarks, tests). */
 int fx_head_compact(fx_head_t *h, fx_err_t *err);
-/* Bytes of SST files (on disk, after compaction) and of live WAL files. */
-int fx_head_disk_usage(fx_head_t *h, uint64_t *sst_bytes, uint64_t *wal_bytes, fx_err_t *err);
+/* Bytes on disk: SST files per column family and live WAL files. */
+typedef struct fx_head_disk {
+    uint64_t profiles, symbols, meta, wal;
+} fx_head_disk_t;
+int fx_head_disk_usage(fx_head_t *h, fx_head_disk_t *out, fx_err_t *err);
 
 #endif
