@@ -365,6 +365,8 @@ int main(int argc, char **argv)
            "%.2f; raw pprof: %.1f\n", (double)sst / (double)samples,
            (double)du.profiles / (double)samples, (double)du.symbols / (double)samples,
            (double)sst / (double)samples / 2, (double)bytes / (double)samples);
+    printf("written to the WAL (rows + new symbols, before zstd): %.2f bytes per pprof sample\n",
+           (double)st.bytes_written / (double)samples);
     merge_latency("all 10 series after compaction", "{}", rounds);
     fx_head_close(head);
 

@@ -57,8 +57,10 @@ typedef struct fx_head_limits {
  * Appends one profile. series_labels: the validated, sorted labels of the
  * series (incl. __name__ and service_name, no __profile_type__). Every
  * sample type becomes a series as in CreateProfileLabels (reference §7).
- * profile_id: the profile's 16-byte id; appending the same (series, time,
- * id) again replaces the earlier copy, so retries are idempotent.
+ * profile_id: the profile's 16-byte id (NULL = all zero); appending the
+ * same (series, time, id) again replaces the earlier copy, so retries are
+ * idempotent. time_ns: the profile's time (the caller decides; usually the
+ * pprof's time_nanos).
  * Returns FX_OK only once the profile is durable (WAL synced, when
  * options.sync). FX_EINVAL: the profile is inconsistent (err says how);
  * FX_ELIMIT: it would create series beyond limits->max_series (may be NULL).

@@ -1,7 +1,7 @@
 /*
- * head_int.h - internals of the head shared by the storage .c files (not for other
- * modules): the per-tenant symbol store and series index, key layout, and
- * the head object itself.
+ * head_int.h - internals of the head shared by the storage .c files that
+ * talk to RocksDB (not for other modules): tenants, the head object, key
+ * layout and the row scan. The in-memory tables are in tables.h.
  *
  * Locking (per tenant): append_mu serialises appends, so the appender is the
  * only writer of a tenant's in-memory state and may read it without further

@@ -478,7 +478,8 @@ int fx_head_profile_keys(fx_head_t *h, const fx_head_query_t *q, fx_arena_t *a,
     rocksdb_iter_destroy(it);
     free(tg);
     if (rc == FX_OK) {
-        qsort(c.v, c.n, sizeof *c.v, cmp_key);
+        if (c.n > 1)
+            qsort(c.v, c.n, sizeof *c.v, cmp_key);
         out->v = fx_arena_alloc(a, (c.n + 1) * sizeof *out->v);
         if (c.n)
             memcpy(out->v, c.v, c.n * sizeof *c.v);
@@ -577,7 +578,8 @@ int fx_head_select_series(fx_head_t *h, const fx_head_query_t *q, const char *co
     if (rc)
         goto out;
 
-    qsort(c.v, c.n, sizeof *c.v, cmp_tsent);
+    if (c.n > 1)
+        qsort(c.v, c.n, sizeof *c.v, cmp_tsent);
     out->v = fx_arena_calloc(a, (groups.len + 1) * sizeof *out->v);
     pthread_rwlock_rdlock(&t->rw);
     for (size_t g = 0; g < groups.len; g++)
@@ -631,7 +633,8 @@ static int cmp_ts_total(const void *a, const void *b)
 
 void fx_head_ts_top(fx_head_ts_list_t *l, size_t limit)
 {
-    qsort(l->v, l->len, sizeof *l->v, cmp_ts_total);
+    if (l->len > 1)
+        qsort(l->v, l->len, sizeof *l->v, cmp_ts_total);
     if (limit && l->len > limit)
         l->len = limit;
 }
