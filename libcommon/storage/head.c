@@ -520,6 +520,24 @@ static int check_profile(const fx_pprof_t *p, uint32_t *locidx, fx_err_t *err)
     return FX_OK;
 }
 
+typedef struct path_cmp {
+    const uint32_t *locidx; /* pprof location indices, leaf first, per sample */
+    const size_t *off;      /* sample i's are locidx[off[i] .. off[i + 1]) */
+} path_cmp_t;
+
+/* Orders samples by their stacks read from the root. */
+static int cmp_path(const void *a, const void *b, void *arg)
+{
+    const path_cmp_t *c = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    const uint32_t *x = c->locidx + c->off[i], *y = c->locidx + c->off[j];
+    size_t n = c->off[i + 1] - c->off[i], m = c->off[j + 1] - c->off[j];
+    for (size_t d = 0; d < n && d < m; d++)
+        if (x[n - 1 - d] != y[m - 1 - d])
+            return x[n - 1 - d] < y[m - 1 - d] ? -1 : 1;
+    return (n > m) - (n < m);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -622,6 +640,18 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     memset(g.map, 0xff, (p->nmappings + 1) * 4);
     memset(g.loc, 0xff, (p->nlocations + 1) * 4);
     order = fx_malloc((p->nsamples + 1) * sizeof *order);
+    size_t *off = fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *off);
+    size_t *sorted = fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *sorted);
+    size_t maxdepth = 0;
+    off[0] = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        off[i + 1] = off[i] + p->samples[i].nlocs;
+        maxdepth = FX_MAX(maxdepth, p->samples[i].nlocs);
+        sorted[i] = i;
+    }
+    uint32_t *path = fx_arena_alloc(&a, (maxdepth + 1) * sizeof *path);
+    path_cmp_t pc = {locidx, off};
+    qsort_r(sorted, p->nsamples, sizeof *sorted, cmp_path, &pc);
 
     pthread_rwlock_wrlock(&t->rw);
     for (size_t c = 0; c < ncols; c++)
@@ -633,15 +663,23 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     uint32_t ps = fx__index_find_pseries(&t->idx, sid, (uint32_t)ncols);
     if (ps == UINT32_MAX)
         ps = fx__index_add_pseries(&t->idx, sid, (uint32_t)ncols);
-    size_t k = 0;
-    for (size_t i = 0; i < p->nsamples; i++) {
-        const fx_pprof_sample_t *s = &p->samples[i];
-        uint32_t node = 0;
+    /* Samples sorted by their root-first paths share prefixes with their
+     * predecessor; only the differing tail costs stack-tree lookups. */
+    for (size_t i = 0, prev = SIZE_MAX; i < p->nsamples; prev = sorted[i++]) {
+        size_t si = sorted[i], n = off[si + 1] - off[si], cp = 0;
+        const uint32_t *x = locidx + off[si];
+        if (prev != SIZE_MAX) {
+            const uint32_t *y = locidx + off[prev];
+            size_t m = off[prev + 1] - off[prev];
+            while (cp < n && cp < m && x[n - 1 - cp] == y[m - 1 - cp])
+                cp++;
+        }
+        uint32_t node = cp ? path[cp - 1] : 0;
         /* locs are leaf first; the stack tree grows from the root. */
-        for (uint32_t j = s->nlocs; j-- > 0;)
-            node = fx__sym_node(&t->sym, node, in_location(&g, locidx[k + j], &lines, &lines_cap));
-        k += s->nlocs;
-        order[i] = (uint64_t)node << 32 | i;
+        for (size_t d = cp; d < n; d++)
+            path[d] = node = fx__sym_node(&t->sym, node,
+                                          in_location(&g, x[n - 1 - d], &lines, &lines_cap));
+        order[i] = (uint64_t)node << 32 | si;
     }
     pthread_rwlock_unlock(&t->rw);
     fx__symbols_counts(&t->sym, &after);
