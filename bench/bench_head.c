@@ -298,6 +298,12 @@ static void pprof_latency(int rounds)
         fx_head_merge_pprof(head, &q, &out, &err);
         lat[r] = fx_mono_ns() - t;
         bytes = out.len;
+        const char *dump = getenv("FX_BENCH_PPROF"); /* for checking with go tool pprof */
+        FILE *f = dump && r == 0 ? fopen(dump, "wb") : NULL;
+        if (f) {
+            fwrite(out.data, 1, out.len, f);
+            fclose(f);
+        }
         fx_buf_free(&out);
     }
     qsort(lat, (size_t)rounds, sizeof *lat, cmp_i64);
