@@ -72,8 +72,13 @@ static fx__tenant_t *tenant_new(uint32_t id, const char *name)
     fx__tenant_t *t = fx_calloc(1, sizeof *t);
     t->id = id;
     t->name = fx_strdup(name);
+    pthread_rwlockattr_t ra;
     pthread_mutex_init(&t->append_mu, NULL);
-    pthread_rwlock_init(&t->rw, NULL);
+    /* glibc's default lets a stream of queries starve appends. */
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&t->rw, &ra);
+    pthread_rwlockattr_destroy(&ra);
     fx__symbols_init(&t->sym);
     fx__index_init(&t->idx);
     return t;
