@@ -341,10 +341,15 @@ int main(int argc, char **argv)
         if (r)
             fx_head_close(head);
         fill(runs[r].sync, runs[r].threads, &bytes, &samples, &secs);
-        printf("append, %-10s %2d thread%s (decode + append) %6.0f profiles/s %6.1f MB/s raw pprof\n",
+        fx_head_stats_t st;
+        fx_head_stats(head, &st);
+        printf("append, %-10s %2d thread%s (decode + append) %6.0f profiles/s %6.1f MB/s raw pprof",
                runs[r].sync ? "WAL fsync," : "no fsync,", runs[r].threads,
                runs[r].threads > 1 ? "s" : " ", NSERIES * PER_SERIES / secs,
                (double)bytes / 1e6 / secs);
+        if (st.wal_syncs)
+            printf(", %.1f appends per fsync", (double)st.profiles / (double)st.wal_syncs);
+        printf("\n");
     }
 
     merge_latency("all 10 series, 1 h (3,600 profiles)", "{}", rounds);

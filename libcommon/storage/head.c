@@ -379,6 +379,7 @@ static int wal_sync(fx_head_t *h, uint64_t ticket, fx_err_t *err)
         pthread_mutex_unlock(&h->sync_mu);
         char *e = NULL;
         rocksdb_flush_wal(h->db, 1, &e);
+        atomic_fetch_add(&h->st_syncs, 1);
         pthread_mutex_lock(&h->sync_mu);
         h->syncing = 0;
         if (!e && target > h->synced)
@@ -794,6 +795,7 @@ void fx_head_stats(fx_head_t *h, fx_head_stats_t *out)
     out->profiles = atomic_load(&h->st_profiles);
     out->samples = atomic_load(&h->st_samples);
     out->bytes_written = atomic_load(&h->st_bytes);
+    out->wal_syncs = atomic_load(&h->st_syncs);
     pthread_mutex_lock(&h->tenants_mu);
     for (size_t i = 0; i < h->ntenants; i++) {
         fx__tenant_t *t = h->tenants[i];

@@ -209,6 +209,7 @@ void fx_head_ts_top(fx_head_ts_list_t *l, size_t limit);
 /* Counters since open (approximate under concurrency). */
 typedef struct fx_head_stats {
     uint64_t profiles, samples, series, stack_nodes, bytes_written;
+    uint64_t wal_syncs; /* fsyncs of the WAL; < profiles when appends shared them */
 } fx_head_stats_t;
 void fx_head_stats(fx_head_t *h, fx_head_stats_t *out);
 

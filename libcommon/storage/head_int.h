@@ -59,7 +59,7 @@ struct fx_head {
     int syncing;
     _Atomic uint64_t written;
 
-    _Atomic uint64_t st_profiles, st_samples, st_bytes;
+    _Atomic uint64_t st_profiles, st_samples, st_bytes, st_syncs;
 };
 
 #define FX__TENANT_MAX 255
