@@ -846,6 +846,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_row_encoding),
+        /* First: fork before any RocksDB background thread exists here. */
+        cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_and_merge_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_queries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_same_answers, setup, teardown),
@@ -853,7 +855,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_groupings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
     };
     int rc = cmocka_run_group_tests_name("head", tests, NULL, NULL);
