@@ -93,8 +93,8 @@ void fx_head_keyset_free(fx_head_keyset_t *s);
  * What a query selects: series of tenant matching any of the selectors
  * (none = all series) and, if profile_type is set, with that
  * __profile_type__; then their profiles with start_ms <= time <= end_ms
- * (milliseconds; both 0 = all time). only, if set, restricts merges and
- * key listings to those profiles.
+ * (milliseconds; both 0 = all time). only, if set, restricts merges,
+ * SelectSeries and key listings to those profiles.
  */
 typedef struct fx_head_query {
     const char *tenant;
