@@ -1,0 +1,856 @@
+/*
+ * head.c - opening the head (RocksDB column families, rebuilding memory from
+ * disk), tenants, and the durable append path with group commit.
+ *
+ * Durability: an append interns its symbols and series in memory, then
+ * writes ONE WriteBatch - the tenant's registration if new, every symbol and
+ * series chunk it created, and the profile row - while still holding the
+ * tenant's append lock, so batches reach the WAL in the order their ids
+ * were assigned and every row's references are in the same or an earlier
+ * batch. The write itself does not fsync; after releasing the lock the
+ * appender waits in fx__wal_sync until one fsync (rocksdb_flush_wal with
+ * sync) that began after its write has finished: concurrent appends share
+ * fsyncs instead of queueing for one each (docs/storage.md has numbers).
+ */
+#include "storage/head_int.h"
+#include "storage/row.h"
+#include "log/log.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const cf_names[FX__NCF] = {"default", "symbols", "profiles"};
+
+void fx_head_options_default(fx_head_options_t *o)
+{
+    o->sync = 1;
+    o->block_cache_bytes = 64u << 20;
+    o->write_buffer_bytes = 64u << 20;
+}
+
+/* Turns a RocksDB error string (freed here) into err; returns code. */
+static int db_err(fx_err_t *err, int code, char *e, const char *what)
+{
+    fx_err_set(err, code, "%s: %s", what, e ? e : "unknown RocksDB error");
+    rocksdb_free(e);
+    return code;
+}
+
+/* --- keys ------------------------------------------------------------------------- */
+
+void fx__sym_key(uint8_t *k, uint32_t tenant, int kind, uint32_t first)
+{
+    uint8_t *p = k;
+    for (int i = 3; i >= 0; i--)
+        *p++ = (uint8_t)(tenant >> (8 * i));
+    *p++ = (uint8_t)kind;
+    for (int i = 3; i >= 0; i--)
+        *p++ = (uint8_t)(first >> (8 * i));
+}
+
+void fx__row_key(uint8_t *k, uint32_t tenant, uint32_t pseries, int64_t ts_ns, const uint8_t id[16])
+{
+    uint64_t ts = (uint64_t)ts_ns ^ (1ULL << 63); /* order-preserving for signed times */
+    for (int i = 0; i < 4; i++) {
+        k[i] = (uint8_t)(tenant >> (24 - 8 * i));
+        k[4 + i] = (uint8_t)(pseries >> (24 - 8 * i));
+    }
+    for (int i = 0; i < 8; i++)
+        k[8 + i] = (uint8_t)(ts >> (56 - 8 * i));
+    if (id)
+        memcpy(k + 16, id, 16);
+    else
+        memset(k + 16, 0, 16);
+}
+
+/* --- tenants ------------------------------------------------------------------------ */
+
+static fx__tenant_t *tenant_new(uint32_t id, const char *name)
+{
+    fx__tenant_t *t = fx_calloc(1, sizeof *t);
+    t->id = id;
+    t->name = fx_strdup(name);
+    pthread_rwlockattr_t ra;
+    pthread_mutex_init(&t->append_mu, NULL);
+    /* glibc's default lets a stream of queries starve appends. */
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&t->rw, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    fx__symbols_init(&t->sym);
+    fx__index_init(&t->idx);
+    return t;
+}
+
+static void tenant_free(fx__tenant_t *t)
+{
+    if (!t)
+        return;
+    fx__symbols_free(&t->sym);
+    fx__index_free(&t->idx);
+    pthread_mutex_destroy(&t->append_mu);
+    pthread_rwlock_destroy(&t->rw);
+    free(t->name);
+    free(t);
+}
+
+/* Registers a tenant under id (tenants_mu held or single-threaded open). */
+static fx__tenant_t *tenant_put(fx_head_t *h, uint32_t id, const char *name)
+{
+    if (id >= h->ntenants) {
+        size_t n = h->ntenants;
+        FX_GROW(h->tenants, h->captenants, (size_t)id + 1);
+        memset(&h->tenants[n], 0, ((size_t)id + 1 - n) * sizeof *h->tenants);
+        h->ntenants = (size_t)id + 1;
+    }
+    fx__tenant_t *t = tenant_new(id, name);
+    h->tenants[id] = t;
+    /* tenant_names ids are in interning order, not tenant ids: keep a map. */
+    uint32_t sid = fx_strtab_intern(&h->tenant_names, name, strlen(name));
+    FX_GROW(h->tenant_of_name, h->cap_ton, (size_t)sid + 1);
+    h->tenant_of_name[sid] = id;
+    return t;
+}
+
+static fx__tenant_t *tenant_by_name(fx_head_t *h, const char *name)
+{
+    int64_t sid = fx_strtab_find(&h->tenant_names, name, strlen(name));
+    return sid < 0 ? NULL : h->tenants[h->tenant_of_name[sid]];
+}
+
+fx__tenant_t *fx__tenant_get(fx_head_t *h, const char *name, int create)
+{
+    pthread_mutex_lock(&h->tenants_mu);
+    fx__tenant_t *t = tenant_by_name(h, name);
+    if (!t && create)
+        t = tenant_put(h, (uint32_t)h->ntenants, name);
+    pthread_mutex_unlock(&h->tenants_mu);
+    return t;
+}
+
+/* --- open / load ---------------------------------------------------------------------- */
+
+static rocksdb_options_t *cf_options(fx_head_t *h, int cf)
+{
+    rocksdb_options_t *o = rocksdb_options_create_copy(h->dbopts);
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(t, h->cache);
+    rocksdb_block_based_options_set_format_version(t, 5);
+    if (cf == FX__CF_PROFILES) {
+        /* Big blocks give zstd room to find the stacks rows share. */
+        rocksdb_block_based_options_set_block_size(t, 64 << 10);
+        rocksdb_options_set_write_buffer_size(o, h->opts.write_buffer_bytes);
+        rocksdb_options_set_compression(o, rocksdb_zstd_compression);
+        rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
+        rocksdb_options_set_bottommost_compression_options(o, -14, 6, 0, 0, 1);
+    } else if (cf == FX__CF_SYMBOLS) {
+        rocksdb_block_based_options_set_block_size(t, 16 << 10);
+        rocksdb_options_set_write_buffer_size(o, 16u << 20);
+        rocksdb_options_set_compression(o, rocksdb_zstd_compression);
+    } else {
+        rocksdb_options_set_write_buffer_size(o, 1u << 20);
+        rocksdb_options_set_compression(o, rocksdb_no_compression);
+    }
+    rocksdb_options_set_block_based_table_factory(o, t);
+    h->table[cf] = t;
+    return o;
+}
+
+static int load_tenants(fx_head_t *h, fx_err_t *err)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_META]);
+    int rc = FX_OK;
+    char *e = NULL;
+    for (rocksdb_iter_seek(it, "T", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl), *v = rocksdb_iter_value(it, &vl);
+        if (kl < 1 || k[0] != 'T')
+            break;
+        if (vl != 4 || kl < 2 || kl > FX__TENANT_MAX + 1) {
+            rc = fx_err_set(err, FX_ECORRUPT, "stored tenant record is corrupt");
+            break;
+        }
+        uint32_t id = fx_get_u32be((const uint8_t *)v);
+        char *name = fx_strndup(k + 1, kl - 1);
+        if (id >= (1u << 24) || (id < h->ntenants && h->tenants[id]) || tenant_by_name(h, name)) {
+            free(name);
+            rc = fx_err_set(err, FX_ECORRUPT, "stored tenant record is corrupt (id %u)", id);
+            break;
+        }
+        tenant_put(h, id, name)->persisted = 1;
+        free(name);
+    }
+    rocksdb_iter_get_error(it, &e);
+    if (e && rc == FX_OK)
+        rc = db_err(err, FX_EIO, e, "reading tenants");
+    else
+        rocksdb_free(e);
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+static int load_symbols(fx_head_t *h, fx_err_t *err)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_SYMBOLS]);
+    int rc = FX_OK;
+    char *e = NULL;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        if (kl != FX__SYM_KEY_LEN) {
+            rc = fx_err_set(err, FX_ECORRUPT, "stored symbol key has %zu bytes", kl);
+            break;
+        }
+        uint32_t tid = fx_get_u32be(k), first = fx_get_u32be(k + 5);
+        int kind = k[4];
+        fx__tenant_t *t = tid < h->ntenants ? h->tenants[tid] : NULL;
+        if (!t) {
+            rc = fx_err_set(err, FX_ECORRUPT, "stored symbols of unknown tenant %u", tid);
+            break;
+        }
+        if (kind == FX__K_SERIES || kind == FX__K_PSERIES)
+            rc = fx__index_load_chunk(&t->idx, kind, first, v, vl, err);
+        else
+            rc = fx__sym_load_chunk(&t->sym, kind, first, v, vl, err);
+        if (rc) {
+            fx_err_prefix(err, "tenant %s", t->name);
+            break;
+        }
+    }
+    rocksdb_iter_get_error(it, &e);
+    if (e && rc == FX_OK)
+        rc = db_err(err, FX_EIO, e, "reading symbols");
+    else
+        rocksdb_free(e);
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* Rebuilds each row series' time range and row count from the row keys. */
+static int load_row_stats(fx_head_t *h, fx_err_t *err)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    rocksdb_readoptions_set_readahead_size(ro, 2u << 20);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, ro, h->cf[FX__CF_PROFILES]);
+    int rc = FX_OK;
+    char *e = NULL;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        uint32_t tid = kl == FX__ROW_KEY_LEN ? fx_get_u32be(k) : UINT32_MAX;
+        fx__tenant_t *t = tid < h->ntenants ? h->tenants[tid] : NULL;
+        uint32_t ps = t ? fx_get_u32be(k + 4) : UINT32_MAX;
+        if (!t || ps >= t->idx.nps) {
+            rc = fx_err_set(err, FX_ECORRUPT,
+                            "stored profile row has a bad key (tenant %u, series %u)", tid, ps);
+            break;
+        }
+        fx__pseries_t *p = &t->idx.ps[ps];
+        int64_t ts = fx__row_key_ts(k);
+        p->min_ns = FX_MIN(p->min_ns, ts);
+        p->max_ns = FX_MAX(p->max_ns, ts);
+        p->rows++;
+    }
+    rocksdb_iter_get_error(it, &e);
+    if (e && rc == FX_OK)
+        rc = db_err(err, FX_EIO, e, "reading profile rows");
+    else
+        rocksdb_free(e);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return rc;
+}
+
+int fx_head_open(const char *dir, const fx_head_options_t *opts, fx_head_t **out, fx_err_t *err)
+{
+    fx_head_t *h = fx_calloc(1, sizeof *h);
+    char *e = NULL;
+    int rc = FX_OK;
+
+    if (opts)
+        h->opts = *opts;
+    else
+        fx_head_options_default(&h->opts);
+    pthread_mutex_init(&h->tenants_mu, NULL);
+    pthread_mutex_init(&h->sync_mu, NULL);
+    pthread_cond_init(&h->sync_cv, NULL);
+    fx_strtab_init(&h->tenant_names);
+    h->dir = fx_strdup(dir);
+
+    h->cache = rocksdb_cache_create_lru(h->opts.block_cache_bytes ? h->opts.block_cache_bytes
+                                                                  : 8u << 20);
+    h->dbopts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(h->dbopts, 1);
+    rocksdb_options_set_create_missing_column_families(h->dbopts, 1);
+    rocksdb_options_increase_parallelism(h->dbopts, 2);
+    rocksdb_options_set_max_background_jobs(h->dbopts, 2);
+    rocksdb_options_set_keep_log_file_num(h->dbopts, 3);
+    rocksdb_options_set_max_log_file_size(h->dbopts, 8u << 20);
+    rocksdb_options_set_max_total_wal_size(h->dbopts, 512u << 20);
+    /* kPointInTimeRecovery: replay the WAL up to a torn tail, which is
+     * exactly the set of completed (and so possibly acknowledged) batches. */
+    rocksdb_options_set_wal_recovery_mode(h->dbopts, 2);
+    for (int i = 0; i < FX__NCF; i++)
+        h->cfopts[i] = cf_options(h, i);
+    h->db = rocksdb_open_column_families(h->dbopts, dir, FX__NCF, (const char *const *)cf_names,
+                                         (const rocksdb_options_t *const *)h->cfopts, h->cf, &e);
+    if (!h->db) {
+        rc = db_err(err, FX_EIO, e, "opening the head database");
+        fx_err_prefix(err, "%s", dir);
+        goto out;
+    }
+    h->wo = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(h->wo, 0);
+    h->ro = rocksdb_readoptions_create();
+
+    if ((rc = load_tenants(h, err)) || (rc = load_symbols(h, err)) ||
+        (rc = load_row_stats(h, err)))
+        goto out;
+    size_t nseries = 0;
+    for (size_t i = 0; i < h->ntenants; i++)
+        if (h->tenants[i])
+            nseries += h->tenants[i]->idx.nseries;
+    fx_log_info("head opened", "dir=%s tenants=%zu series=%zu", fx_q(dir), h->ntenants, nseries);
+out:
+    if (rc) {
+        fx_head_close(h);
+        h = NULL;
+    }
+    *out = h;
+    return rc;
+}
+
+void fx_head_close(fx_head_t *h)
+{
+    if (!h)
+        return;
+    if (h->db) {
+        for (int i = 0; i < FX__NCF; i++)
+            if (h->cf[i])
+                rocksdb_column_family_handle_destroy(h->cf[i]);
+        rocksdb_close(h->db);
+    }
+    for (int i = 0; i < FX__NCF; i++) {
+        if (h->cfopts[i])
+            rocksdb_options_destroy(h->cfopts[i]);
+        if (h->table[i])
+            rocksdb_block_based_options_destroy(h->table[i]);
+    }
+    if (h->dbopts)
+        rocksdb_options_destroy(h->dbopts);
+    if (h->cache)
+        rocksdb_cache_destroy(h->cache);
+    if (h->wo)
+        rocksdb_writeoptions_destroy(h->wo);
+    if (h->ro)
+        rocksdb_readoptions_destroy(h->ro);
+    for (size_t i = 0; i < h->ntenants; i++)
+        tenant_free(h->tenants[i]);
+    free(h->tenants);
+    free(h->tenant_of_name);
+    fx_strtab_free(&h->tenant_names);
+    pthread_mutex_destroy(&h->tenants_mu);
+    pthread_mutex_destroy(&h->sync_mu);
+    pthread_cond_destroy(&h->sync_cv);
+    free(h->dir);
+    free(h);
+}
+
+/* --- group commit --------------------------------------------------------------------- */
+
+/* Returns once WAL writes up to ticket are fsynced. One thread syncs at a
+ * time; a sync covers every write that completed (took a ticket) before it
+ * started, so waiters whose ticket it covers return without syncing. */
+static int wal_sync(fx_head_t *h, uint64_t ticket, fx_err_t *err)
+{
+    int rc = FX_OK;
+    pthread_mutex_lock(&h->sync_mu);
+    while (h->synced < ticket) {
+        if (h->syncing) {
+            pthread_cond_wait(&h->sync_cv, &h->sync_mu);
+            continue;
+        }
+        h->syncing = 1;
+        uint64_t target = atomic_load(&h->written);
+        pthread_mutex_unlock(&h->sync_mu);
+        char *e = NULL;
+        rocksdb_flush_wal(h->db, 1, &e);
+        atomic_fetch_add(&h->st_syncs, 1);
+        pthread_mutex_lock(&h->sync_mu);
+        h->syncing = 0;
+        if (!e && target > h->synced)
+            h->synced = target;
+        pthread_cond_broadcast(&h->sync_cv);
+        if (e) {
+            rc = db_err(err, FX_EIO, e, "syncing the write-ahead log");
+            break;
+        }
+    }
+    pthread_mutex_unlock(&h->sync_mu);
+    return rc;
+}
+
+/* --- append ------------------------------------------------------------------------- */
+
+static const char *slice_dup(fx_arena_t *a, fx_slice_t s)
+{
+    return fx_arena_strndup(a, (const char *)s.data, s.len);
+}
+
+/* CreateProfileLabels (reference §7) for sample type c. */
+static fx_labels_t column_labels(fx_arena_t *a, const fx_labels_t *base, const fx_pprof_t *p,
+                                 size_t c)
+{
+    fx_labels_t l = fx_labels_copy(a, base, 6);
+    fx_labels_del(&l, FX_LABEL_DELTA);
+    fx_labels_del(&l, "__otel__");
+    fx_labels_del(&l, "__order__");
+    const char *name = fx_labels_get(&l, FX_LABEL_NAME);
+    const char *svc = fx_labels_get(&l, FX_LABEL_SERVICE_NAME);
+    const char *type = slice_dup(a, fx_pprof_str(p, p->sample_types[c].type));
+    const char *unit = slice_dup(a, fx_pprof_str(p, p->sample_types[c].unit));
+    const char *pt = "", *pu = "";
+    if (svc)
+        fx_labels_set(&l, FX_LABEL_SERVICE_NAME_PRIVATE, svc);
+    if (p->has_period_type) {
+        pt = slice_dup(a, fx_pprof_str(p, p->period_type.type));
+        pu = slice_dup(a, fx_pprof_str(p, p->period_type.unit));
+        fx_labels_set(&l, FX_LABEL_PERIOD_TYPE, pt);
+        fx_labels_set(&l, FX_LABEL_PERIOD_UNIT, pu);
+    } else {
+        fx_labels_del(&l, FX_LABEL_PERIOD_TYPE);
+        fx_labels_del(&l, FX_LABEL_PERIOD_UNIT);
+    }
+    fx_labels_set(&l, FX_LABEL_TYPE, type);
+    fx_labels_set(&l, FX_LABEL_UNIT, unit);
+    fx_labels_set(&l, FX_LABEL_PROFILE_TYPE,
+                  fx_arena_printf(a, "%s:%s:%s:%s:%s", name, type, unit, pt, pu));
+    fx_labels_sort(&l);
+    return l;
+}
+
+/* Per-append state: memo tables from pprof indices to tenant ids. */
+typedef struct ingest {
+    const fx_pprof_t *p;
+    fx__symbols_t *s;
+    uint32_t *str, *fn, *map, *loc; /* UINT32_MAX = not yet interned */
+} ingest_t;
+
+static uint32_t in_str(ingest_t *g, int64_t i)
+{
+    if (i <= 0 || (uint64_t)i >= g->p->nstrings)
+        return 0;
+    if (g->str[i] == UINT32_MAX)
+        g->str[i] = fx__sym_string(g->s, (const char *)g->p->strings[i].data,
+                                   g->p->strings[i].len);
+    return g->str[i];
+}
+
+static uint32_t in_mapping(ingest_t *g, uint64_t id)
+{
+    int64_t i = id ? fx_pprof_idmap_find(&g->p->map_index, id, g->p->nmappings) : -1;
+    if (i < 0)
+        return 0; /* like Go's pprof, an unknown mapping is no mapping */
+    if (g->map[i] == UINT32_MAX) {
+        const fx_pprof_mapping_t *pm = &g->p->mappings[i];
+        fx__mapping_t m = {pm->memory_start, pm->memory_limit, pm->file_offset,
+                           in_str(g, pm->filename), in_str(g, pm->build_id),
+                           (uint8_t)((pm->has_functions ? 1 : 0) | (pm->has_filenames ? 2 : 0) |
+                                     (pm->has_line_numbers ? 4 : 0) |
+                                     (pm->has_inline_frames ? 8 : 0))};
+        g->map[i] = fx__sym_mapping(g->s, &m) + 1;
+    }
+    return g->map[i];
+}
+
+static uint32_t in_function(ingest_t *g, uint64_t id)
+{
+    int64_t i = fx_pprof_idmap_find(&g->p->fn_index, id, g->p->nfunctions);
+    FX_ASSERT(i >= 0); /* checked by check_profile */
+    if (g->fn[i] == UINT32_MAX) {
+        const fx_pprof_function_t *pf = &g->p->functions[i];
+        fx__fn_t f = {in_str(g, pf->name), in_str(g, pf->system_name), in_str(g, pf->filename),
+                      pf->start_line};
+        g->fn[i] = fx__sym_function(g->s, &f);
+    }
+    return g->fn[i];
+}
+
+static uint32_t in_location(ingest_t *g, size_t i, fx__line_t **lines, size_t *cap)
+{
+    if (g->loc[i] == UINT32_MAX) {
+        const fx_pprof_location_t *pl = &g->p->locations[i];
+        FX_GROW(*lines, *cap, pl->nlines + 1);
+        for (uint32_t j = 0; j < pl->nlines; j++) {
+            (*lines)[j].fn = in_function(g, pl->lines[j].function_id);
+            (*lines)[j].line = pl->lines[j].line;
+        }
+        fx__loc_t l = {.address = pl->address, .mapping = in_mapping(g, pl->mapping_id),
+                       .nlines = pl->nlines, .folded = pl->is_folded};
+        g->loc[i] = fx__sym_location(g->s, &l, *lines);
+    }
+    return g->loc[i];
+}
+
+/* Checks everything the interning dereferences, before anything changes:
+ * value counts, location ids (resolved into locidx), function ids. */
+static int check_profile(const fx_pprof_t *p, uint32_t *locidx, fx_err_t *err)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const fx_pprof_sample_t *s = &p->samples[i];
+        if (s->nvalues != p->nsample_types)
+            return fx_err_set(err, FX_EINVAL, "sample %zu has %u values for %zu sample types", i,
+                              s->nvalues, p->nsample_types);
+        for (uint32_t j = 0; j < s->nlocs; j++) {
+            int64_t li = fx_pprof_idmap_find(&p->loc_index, s->locs[j], p->nlocations);
+            if (li < 0)
+                return fx_err_set(err, FX_EINVAL, "sample %zu references location id %llu, "
+                                  "which the profile does not define", i,
+                                  (unsigned long long)s->locs[j]);
+            locidx[k++] = (uint32_t)li;
+        }
+    }
+    for (size_t i = 0; i < p->nlocations; i++)
+        for (uint32_t j = 0; j < p->locations[i].nlines; j++)
+            if (fx_pprof_idmap_find(&p->fn_index, p->locations[i].lines[j].function_id,
+                                    p->nfunctions) < 0)
+                return fx_err_set(err, FX_EINVAL, "location id %llu references function id "
+                                  "%llu, which the profile does not define",
+                                  (unsigned long long)p->locations[i].id,
+                                  (unsigned long long)p->locations[i].lines[j].function_id);
+    return FX_OK;
+}
+
+typedef struct path_cmp {
+    const uint32_t *locidx; /* pprof location indices, leaf first, per sample */
+    const size_t *off;      /* sample i's are locidx[off[i] .. off[i + 1]) */
+} path_cmp_t;
+
+/* Orders samples by their stacks read from the root. */
+static int cmp_path(const void *a, const void *b, void *arg)
+{
+    const path_cmp_t *c = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    const uint32_t *x = c->locidx + c->off[i], *y = c->locidx + c->off[j];
+    size_t n = c->off[i + 1] - c->off[i], m = c->off[j + 1] - c->off[j];
+    for (size_t d = 0; d < n && d < m; d++)
+        if (x[n - 1 - d] != y[m - 1 - d])
+            return x[n - 1 - d] < y[m - 1 - d] ? -1 : 1;
+    return (n > m) - (n < m);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void put_chunk(fx_head_t *h, rocksdb_writebatch_t *wb, uint32_t tenant, int kind,
+                      size_t from, fx_buf_t *val)
+{
+    uint8_t k[FX__SYM_KEY_LEN];
+    fx__sym_key(k, tenant, kind, (uint32_t)from);
+    rocksdb_writebatch_put_cf(wb, h->cf[FX__CF_SYMBOLS], (const char *)k, sizeof k,
+                              (const char *)val->data, val->len);
+    val->len = 0;
+}
+
+int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_labels,
+                   const fx_pprof_t *p, const uint8_t profile_id[16], int64_t time_ns,
+                   const fx_head_limits_t *limits, fx_err_t *err)
+{
+    fx_arena_t a;
+    fx_buf_t row = FX_BUF_INIT, chunk = FX_BUF_INIT;
+    rocksdb_writebatch_t *wb = NULL;
+    fx__line_t *lines = NULL;
+    size_t lines_cap = 0, ncols = p->nsample_types, nlocrefs = 0;
+    uint64_t *order = NULL;
+    int64_t *values = NULL;
+    uint32_t *stacks = NULL;
+    fx__tenant_t *t = NULL;
+    int rc = FX_OK, locked = 0;
+    uint64_t ticket = 0;
+
+    fx_arena_init(&a);
+    if (!tenant || !*tenant || strlen(tenant) > FX__TENANT_MAX) {
+        rc = fx_err_set(err, FX_EINVAL, "tenant id must have 1 to %d bytes", FX__TENANT_MAX);
+        goto out;
+    }
+    if (ncols == 0 || ncols > FX_ROW_MAX_COLS) {
+        rc = fx_err_set(err, FX_EINVAL, "profile has %zu sample types (1 to %d are supported)",
+                        ncols, FX_ROW_MAX_COLS);
+        goto out;
+    }
+    if (!fx_labels_get(series_labels, FX_LABEL_NAME)) {
+        rc = fx_err_set(err, FX_EINVAL, "series has no profile name (label __name__)");
+        goto out;
+    }
+    if (p->nsamples > UINT32_MAX / 2) {
+        rc = fx_err_set(err, FX_EINVAL, "profile has too many samples");
+        goto out;
+    }
+    for (size_t i = 0; i < p->nsamples; i++)
+        nlocrefs += p->samples[i].nlocs;
+    uint32_t *locidx = fx_arena_alloc(&a, (nlocrefs + 1) * sizeof *locidx);
+    if ((rc = check_profile(p, locidx, err)))
+        goto out;
+    fx_labels_t cl[FX_ROW_MAX_COLS];
+    uint64_t fp[FX_ROW_MAX_COLS];
+    uint32_t sid[FX_ROW_MAX_COLS];
+    for (size_t c = 0; c < ncols; c++) {
+        cl[c] = column_labels(&a, series_labels, p, c);
+        fp[c] = fx_labels_fingerprint(&cl[c]);
+    }
+
+    t = fx__tenant_get(h, tenant, 1);
+    pthread_mutex_lock(&t->append_mu);
+    locked = 1;
+    if (t->failed) {
+        rc = fx_err_set(err, FX_EIO, "the head could not write earlier and refuses appends for "
+                        "tenant %s until restarted", t->name);
+        goto out;
+    }
+
+    /* Series first: the limit must be checked before anything changes. */
+    size_t nnew = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        sid[c] = fx__index_find_series(&t->idx, &cl[c], fp[c]);
+        int dup = 0;
+        for (size_t d = 0; d < c && sid[c] == UINT32_MAX; d++)
+            dup |= sid[d] == UINT32_MAX && fp[d] == fp[c];
+        nnew += sid[c] == UINT32_MAX && !dup;
+    }
+    if (nnew && limits && limits->max_series && t->idx.nseries + nnew > limits->max_series) {
+        rc = fx_err_set(err, FX_ELIMIT, "per-tenant series limit of %zu exceeded for tenant %s "
+                        "(%zu series; max_local_series_per_tenant / "
+                        "max_global_series_per_tenant)", limits->max_series, t->name,
+                        t->idx.nseries);
+        goto out;
+    }
+
+    fx__symcounts_t before, after;
+    size_t nseries0 = t->idx.nseries, nps0 = t->idx.nps;
+    fx__symbols_counts(&t->sym, &before);
+    ingest_t g = {p, &t->sym, NULL, NULL, NULL, NULL};
+    g.str = fx_arena_alloc(&a, (p->nstrings + 1) * 4);
+    g.fn = fx_arena_alloc(&a, (p->nfunctions + 1) * 4);
+    g.map = fx_arena_alloc(&a, (p->nmappings + 1) * 4);
+    g.loc = fx_arena_alloc(&a, (p->nlocations + 1) * 4);
+    memset(g.str, 0xff, (p->nstrings + 1) * 4);
+    memset(g.fn, 0xff, (p->nfunctions + 1) * 4);
+    memset(g.map, 0xff, (p->nmappings + 1) * 4);
+    memset(g.loc, 0xff, (p->nlocations + 1) * 4);
+    order = fx_malloc((p->nsamples + 1) * sizeof *order);
+    size_t *off = fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *off);
+    size_t *sorted = fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *sorted);
+    size_t maxdepth = 0;
+    off[0] = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        off[i + 1] = off[i] + p->samples[i].nlocs;
+        maxdepth = FX_MAX(maxdepth, p->samples[i].nlocs);
+        sorted[i] = i;
+    }
+    uint32_t *path = fx_arena_alloc(&a, (maxdepth + 1) * sizeof *path);
+    path_cmp_t pc = {locidx, off};
+    qsort_r(sorted, p->nsamples, sizeof *sorted, cmp_path, &pc);
+
+    pthread_rwlock_wrlock(&t->rw);
+    for (size_t c = 0; c < ncols; c++)
+        if (sid[c] == UINT32_MAX) {
+            sid[c] = fx__index_find_series(&t->idx, &cl[c], fp[c]);
+            if (sid[c] == UINT32_MAX)
+                sid[c] = fx__index_add_series(&t->idx, &cl[c], fp[c]);
+        }
+    uint32_t ps = fx__index_find_pseries(&t->idx, sid, (uint32_t)ncols);
+    if (ps == UINT32_MAX)
+        ps = fx__index_add_pseries(&t->idx, sid, (uint32_t)ncols);
+    /* Samples sorted by their root-first paths share prefixes with their
+     * predecessor; only the differing tail costs stack-tree lookups. */
+    for (size_t i = 0, prev = SIZE_MAX; i < p->nsamples; prev = sorted[i++]) {
+        size_t si = sorted[i], n = off[si + 1] - off[si], cp = 0;
+        const uint32_t *x = locidx + off[si];
+        if (prev != SIZE_MAX) {
+            const uint32_t *y = locidx + off[prev];
+            size_t m = off[prev + 1] - off[prev];
+            while (cp < n && cp < m && x[n - 1 - cp] == y[m - 1 - cp])
+                cp++;
+        }
+        uint32_t node = cp ? path[cp - 1] : 0;
+        /* locs are leaf first; the stack tree grows from the root. */
+        for (size_t d = cp; d < n; d++)
+            path[d] = node = fx__sym_node(&t->sym, node,
+                                          in_location(&g, x[n - 1 - d], &lines, &lines_cap));
+        order[i] = (uint64_t)node << 32 | si;
+    }
+    pthread_rwlock_unlock(&t->rw);
+    fx__symbols_counts(&t->sym, &after);
+
+    /* The row: stacks ascending and unique, duplicates summed. */
+    qsort(order, p->nsamples, sizeof *order, cmp_u64);
+    stacks = fx_malloc((p->nsamples + 1) * sizeof *stacks);
+    values = fx_malloc((p->nsamples + 1) * ncols * sizeof *values);
+    uint32_t nstacks = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        uint32_t node = (uint32_t)(order[i] >> 32);
+        const int64_t *v = p->samples[(uint32_t)order[i]].values;
+        if (nstacks == 0 || stacks[nstacks - 1] != node) {
+            stacks[nstacks] = node;
+            memcpy(&values[nstacks * ncols], v, ncols * sizeof *v);
+            nstacks++;
+        } else {
+            int64_t *d = &values[(nstacks - 1) * ncols];
+            for (size_t c = 0; c < ncols; c++)
+                d[c] = (int64_t)((uint64_t)d[c] + (uint64_t)v[c]);
+        }
+    }
+    fx_row_encode(stacks, values, nstacks, (uint32_t)ncols,
+                  p->period > 0 ? (uint64_t)p->period : 0, &row);
+
+    wb = rocksdb_writebatch_create();
+    if (!t->persisted) {
+        char tk[FX__TENANT_MAX + 2];
+        size_t n = strlen(t->name);
+        uint8_t id[4] = {(uint8_t)(t->id >> 24), (uint8_t)(t->id >> 16), (uint8_t)(t->id >> 8),
+                         (uint8_t)t->id};
+        FX_ASSERT(n < sizeof tk - 1);
+        tk[0] = 'T';
+        memcpy(tk + 1, t->name, n);
+        rocksdb_writebatch_put_cf(wb, h->cf[FX__CF_META], tk, n + 1, (const char *)id, 4);
+    }
+    const struct { int kind; size_t from, to; } chunks[] = {
+        {FX__K_STRINGS, before.strs, after.strs}, {FX__K_MAPPINGS, before.maps, after.maps},
+        {FX__K_FUNCTIONS, before.fns, after.fns}, {FX__K_LOCATIONS, before.locs, after.locs},
+        {FX__K_NODES, before.nodes, after.nodes},
+    };
+    for (size_t i = 0; i < FX_ARRAY_LEN(chunks); i++)
+        if (chunks[i].to > chunks[i].from) {
+            fx__sym_encode_chunk(&t->sym, chunks[i].kind, chunks[i].from, chunks[i].to, &chunk);
+            put_chunk(h, wb, t->id, chunks[i].kind, chunks[i].from, &chunk);
+        }
+    if (t->idx.nseries > nseries0) {
+        fx__index_encode_chunk(&t->idx, FX__K_SERIES, nseries0, t->idx.nseries, &chunk);
+        put_chunk(h, wb, t->id, FX__K_SERIES, nseries0, &chunk);
+    }
+    if (t->idx.nps > nps0) {
+        fx__index_encode_chunk(&t->idx, FX__K_PSERIES, nps0, t->idx.nps, &chunk);
+        put_chunk(h, wb, t->id, FX__K_PSERIES, nps0, &chunk);
+    }
+    uint8_t rk[FX__ROW_KEY_LEN];
+    fx__row_key(rk, t->id, ps, time_ns, profile_id);
+    rocksdb_writebatch_put_cf(wb, h->cf[FX__CF_PROFILES], (const char *)rk, sizeof rk,
+                              (const char *)row.data, row.len);
+
+    char *e = NULL;
+    size_t wbytes = 0;
+    rocksdb_writebatch_data(wb, &wbytes);
+    rocksdb_write(h->db, h->wo, wb, &e);
+    if (e) {
+        /* Memory now holds symbols the disk lacks; later rows must not
+         * reference them, so this tenant takes no more appends. */
+        t->failed = 1;
+        rc = db_err(err, FX_EIO, e, "writing the profile");
+        fx_log_error("head write failed", "tenant=%s err=%s", fx_q(t->name), fx_q(err->msg));
+        goto out;
+    }
+    t->persisted = 1;
+    ticket = atomic_fetch_add(&h->written, 1) + 1;
+
+    pthread_rwlock_wrlock(&t->rw);
+    fx__pseries_t *pr = &t->idx.ps[ps];
+    pr->min_ns = FX_MIN(pr->min_ns, time_ns);
+    pr->max_ns = FX_MAX(pr->max_ns, time_ns);
+    pr->rows++;
+    pthread_rwlock_unlock(&t->rw);
+    atomic_fetch_add(&h->st_profiles, 1);
+    atomic_fetch_add(&h->st_samples, p->nsamples);
+    atomic_fetch_add(&h->st_bytes, wbytes);
+
+out:
+    if (locked)
+        pthread_mutex_unlock(&t->append_mu);
+    if (rc == FX_OK && h->opts.sync)
+        rc = wal_sync(h, ticket, err);
+    if (wb)
+        rocksdb_writebatch_destroy(wb);
+    fx_buf_free(&row);
+    fx_buf_free(&chunk);
+    free(lines);
+    free(order);
+    free(values);
+    free(stacks);
+    fx_arena_free(&a);
+    return rc;
+}
+
+/* --- maintenance and counters ------------------------------------------------------ */
+
+void fx_head_stats(fx_head_t *h, fx_head_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->profiles = atomic_load(&h->st_profiles);
+    out->samples = atomic_load(&h->st_samples);
+    out->bytes_written = atomic_load(&h->st_bytes);
+    out->wal_syncs = atomic_load(&h->st_syncs);
+    pthread_mutex_lock(&h->tenants_mu);
+    for (size_t i = 0; i < h->ntenants; i++) {
+        fx__tenant_t *t = h->tenants[i];
+        if (!t)
+            continue;
+        pthread_rwlock_rdlock(&t->rw);
+        out->series += t->idx.nseries;
+        out->stack_nodes += t->sym.nnodes;
+        pthread_rwlock_unlock(&t->rw);
+    }
+    pthread_mutex_unlock(&h->tenants_mu);
+}
+
+int fx_head_compact(fx_head_t *h, fx_err_t *err)
+{
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    int rc = FX_OK;
+    for (int i = 0; i < FX__NCF && rc == FX_OK; i++) {
+        char *e = NULL;
+        rocksdb_flush_cf(h->db, fo, h->cf[i], &e);
+        if (e) {
+            rc = db_err(err, FX_EIO, e, "flushing");
+            break;
+        }
+        rocksdb_compact_range_cf(h->db, h->cf[i], NULL, 0, NULL, 0);
+    }
+    rocksdb_flushoptions_destroy(fo);
+    return rc;
+}
+
+int fx_head_disk_usage(fx_head_t *h, fx_head_disk_t *out, fx_err_t *err)
+{
+    uint64_t *per_cf[FX__NCF] = {&out->meta, &out->symbols, &out->profiles};
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < FX__NCF; i++) {
+        char *v = rocksdb_property_value_cf(h->db, h->cf[i], "rocksdb.total-sst-files-size");
+        if (v)
+            *per_cf[i] = strtoull(v, NULL, 10);
+        rocksdb_free(v);
+    }
+    DIR *d = opendir(h->dir);
+    if (!d)
+        return fx_err_set(err, FX_EIO, "cannot list %s", h->dir);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        struct stat st;
+        char path[4096];
+        if (n < 4 || strcmp(de->d_name + n - 4, ".log") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", h->dir, de->d_name);
+        if (stat(path, &st) == 0)
+            out->wal += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return FX_OK;
+}
