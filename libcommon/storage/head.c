@@ -427,6 +427,12 @@ static fx_labels_t column_labels(fx_arena_t *a, const fx_labels_t *base, const f
     }
     fx_labels_set(&l, FX_LABEL_TYPE, type);
     fx_labels_set(&l, FX_LABEL_UNIT, unit);
+    /* Pyroscope's default relabeling: the CPU column of a wall profile (Node,
+     * .NET, Java with collectCpuTime) is a process_cpu profile. */
+    if (name && strcmp(name, "wall") == 0 && strcmp(type, "cpu") == 0) {
+        name = "process_cpu";
+        fx_labels_set(&l, FX_LABEL_NAME, name);
+    }
     fx_labels_set(&l, FX_LABEL_PROFILE_TYPE,
                   fx_arena_printf(a, "%s:%s:%s:%s:%s", name, type, unit, pt, pu));
     fx_labels_sort(&l);
