@@ -6,42 +6,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-Querier__V1__Level **fx__fg_levels(const fx__fg_rec_t *recs, size_t n, size_t width,
-                                   size_t nlevels, fx_arena_t *a)
+void fx__fg_out_init(fx__fg_out_t *o, const size_t *counts, size_t nlevels, size_t width,
+                     fx_arena_t *a)
 {
-    Querier__V1__Level **levels = fx_arena_alloc(a, nlevels * sizeof *levels);
-    Querier__V1__Level *lv = fx_arena_alloc(a, nlevels * sizeof *lv);
-    /* Scratch per level: fill cursor and the previous end of each x column. */
-    size_t *fill = fx_calloc(nlevels, sizeof *fill);
-    int64_t *prev = fx_calloc(nlevels * 2, sizeof *prev);
     static const Querier__V1__Level init = QUERIER__V1__LEVEL__INIT;
+    o->nlevels = nlevels;
+    o->width = width;
+    o->levels = fx_arena_alloc(a, nlevels * sizeof *o->levels);
+    o->cursor = fx_malloc(nlevels * sizeof *o->cursor);
+    Querier__V1__Level *lv = fx_arena_alloc(a, nlevels * sizeof *lv);
+    for (size_t l = 0; l < nlevels; l++) {
+        lv[l] = init;
+        lv[l].n_values = counts[l] * width;
+        lv[l].values = fx_arena_alloc(a, lv[l].n_values * sizeof(int64_t));
+        o->cursor[l] = lv[l].n_values;
+        o->levels[l] = &lv[l];
+    }
+}
 
-    for (size_t i = 0; i < nlevels; i++)
-        lv[i] = init;
-    for (size_t i = 0; i < n; i++)
-        lv[recs[i].level].n_values += width;
-    for (size_t i = 0; i < nlevels; i++) {
-        lv[i].values = fx_arena_alloc(a, lv[i].n_values * sizeof(int64_t));
-        levels[i] = &lv[i];
+/* x_delta = x - end of the previous node on the level, end = x + total.
+ * Unsigned arithmetic: offsets of a tree with absurd values may wrap, which
+ * must not be undefined behaviour (Pyroscope's Go wraps the same way). */
+static void delta_encode(int64_t *v, size_t n, size_t width, size_t col)
+{
+    uint64_t prev = 0;
+    for (size_t i = col; i < n; i += width) {
+        uint64_t x = (uint64_t)v[i];
+        v[i] = (int64_t)(x - prev);
+        prev = x + (uint64_t)v[i + 1];
     }
-    for (size_t i = n; i-- > 0;) {
-        const fx__fg_rec_t *r = &recs[i];
-        uint32_t l = r->level;
-        int64_t *v = lv[l].values + fill[l];
-        fill[l] += width;
-        memcpy(v, r->v, width * sizeof *v);
-        /* Unsigned arithmetic: offsets of a tree with absurd values may wrap,
-         * which must not be undefined behaviour; Pyroscope's Go wraps too. */
-        v[0] = (int64_t)((uint64_t)r->v[0] - (uint64_t)prev[2 * l]);
-        prev[2 * l] = (int64_t)((uint64_t)r->v[0] + (uint64_t)r->v[1]);
-        if (width == 7) {
-            v[3] = (int64_t)((uint64_t)r->v[3] - (uint64_t)prev[2 * l + 1]);
-            prev[2 * l + 1] = (int64_t)((uint64_t)r->v[3] + (uint64_t)r->v[4]);
-        }
+}
+
+void fx__fg_out_finish(fx__fg_out_t *o)
+{
+    for (size_t l = 0; l < o->nlevels; l++) {
+        FX_ASSERT(o->cursor[l] == 0);
+        Querier__V1__Level *lv = o->levels[l];
+        delta_encode(lv->values, lv->n_values, o->width, 0);
+        if (o->width == 7)
+            delta_encode(lv->values, lv->n_values, o->width, 3);
     }
-    free(fill);
-    free(prev);
-    return levels;
+    free(o->cursor);
+    o->cursor = NULL;
 }
 
 char **fx__fg_names(const fx__fg_name_t *names, size_t n, fx_arena_t *a)

@@ -15,16 +15,66 @@ typedef struct frame {
 
 typedef struct enc {
     const fx_tree_t *t;
+    int64_t min;              /* truncation threshold */
+    uint32_t other_id;        /* id of "other" in t or FX_TREE_NONE */
     uint32_t *name_index;     /* tree name id (+1 slot for "other") -> names[] index */
     fx__fg_name_t *names;     /* output names, by index */
     size_t nnames, names_cap;
-    fx__fg_rec_t *recs;
-    size_t nrecs, recs_cap;
     frame_t *stack;
     size_t sp, stack_cap;
     uint32_t *kids;
     size_t kids_cap;
 } enc_t;
+
+/* Whether child c of a node on the walk is emitted itself (1), folded into
+ * "other" (0), or skipped because it carries nothing (-1). */
+static inline int keep(const enc_t *e, const fx_tree_node_t *c)
+{
+    if (c->total == 0)
+        return -1;
+    return c->total >= e->min && c->name != e->other_id;
+}
+
+/* Nodes per level of the output, found in one pass over the node array
+ * (parents precede children) so that levels can be allocated at their final
+ * size before the walk. Returns the number of levels. */
+static size_t count_levels(const enc_t *e, size_t **counts)
+{
+    const fx_tree_t *t = e->t;
+    enum { KEPT = 1, FOLDED = 2 };
+    uint32_t *depth = fx_malloc(t->len * sizeof *depth);
+    uint8_t *st = fx_calloc(t->len, 1);
+    size_t cap = 0, nlevels = 1;
+    FX_GROW(*counts, cap, 64);
+    memset(*counts, 0, cap * sizeof **counts);
+    depth[0] = 0;
+    st[0] = KEPT;
+    (*counts)[0] = 1;
+    for (size_t i = 1; i < t->len; i++) {
+        const fx_tree_node_t *n = &t->nodes[i];
+        uint32_t p = n->parent;
+        if (!(st[p] & KEPT))
+            continue;
+        int k = keep(e, n);
+        if (k < 0 || (k == 0 && (st[p] & FOLDED)))
+            continue;
+        st[k ? i : p] |= k ? KEPT : FOLDED;
+        size_t d = depth[p] + 1u;
+        if (k)
+            depth[i] = (uint32_t)d;
+        if (d + 1 > cap) {
+            size_t old = cap;
+            FX_GROW(*counts, cap, d + 1);
+            memset(*counts + old, 0, (cap - old) * sizeof **counts);
+        }
+        (*counts)[d]++;
+        if (d + 1 > nlevels)
+            nlevels = d + 1;
+    }
+    free(depth);
+    free(st);
+    return nlevels;
+}
 
 static uint32_t name_index(enc_t *e, uint32_t id, const char *s, uint32_t len)
 {
@@ -45,13 +95,15 @@ static void push(enc_t *e, uint32_t node, uint32_t level, int64_t x, int64_t oth
 Querier__V1__FlameGraph *fx_flamegraph_encode(const fx_tree_t *t, int64_t max_nodes,
                                               fx_arena_t *a)
 {
-    enc_t e = {.t = t};
-    int64_t min = fx_tree_min_total(t, max_nodes), max_self = 0;
-    size_t nlevels = 0;
+    enc_t e = {.t = t, .min = fx_tree_min_total(t, max_nodes), .other_id = fx_tree_other_name(t)};
+    int64_t max_self = 0;
     /* The synthetic "other" gets the id "other" has in t, or one past the
      * last id if t never interned it. */
-    uint32_t other_id = fx_tree_other_name(t);
-    uint32_t other_slot = other_id == FX_TREE_NONE ? (uint32_t)t->names.len : other_id;
+    uint32_t other_slot = e.other_id == FX_TREE_NONE ? (uint32_t)t->names.len : e.other_id;
+    size_t *counts = NULL;
+    fx__fg_out_t out;
+    size_t nlevels = count_levels(&e, &counts);
+    fx__fg_out_init(&out, counts, nlevels, 4, a);
 
     e.name_index = fx_malloc((t->names.len + 1) * sizeof *e.name_index);
     memset(e.name_index, 0xff, (t->names.len + 1) * sizeof *e.name_index);
@@ -67,60 +119,58 @@ Querier__V1__FlameGraph *fx_flamegraph_encode(const fx_tree_t *t, int64_t max_no
     push(&e, FX_TREE_ROOT, 0, 0, 0);
     while (e.sp) {
         frame_t f = e.stack[--e.sp];
-        int64_t self, total;
-        uint32_t idx;
+        int64_t *v = fx__fg_out_slot(&out, f.level);
         if (f.node == FX_TREE_NONE) {
-            self = total = f.other;
-            idx = name_index(&e, other_slot, FX_TREE_OTHER, sizeof FX_TREE_OTHER - 1);
-        } else {
-            const fx_tree_node_t *n = &t->nodes[f.node];
-            self = n->self;
-            total = n->total;
-            idx = f.node == FX_TREE_ROOT
-                      ? 0
-                      : name_index(&e, n->name, fx_strtab_get(&t->names, n->name),
-                                   fx_strtab_len(&t->names, n->name));
-        }
-        if (self > max_self)
-            max_self = self;
-        FX_GROW(e.recs, e.recs_cap, e.nrecs + 1);
-        e.recs[e.nrecs++] = (fx__fg_rec_t){{f.x, total, self, idx}, f.level};
-        if (f.level + 1 > nlevels)
-            nlevels = f.level + 1;
-        if (f.node == FX_TREE_NONE)
+            v[0] = f.x;
+            v[1] = v[2] = f.other;
+            v[3] = name_index(&e, other_slot, FX_TREE_OTHER, sizeof FX_TREE_OTHER - 1);
+            if (f.other > max_self)
+                max_self = f.other;
             continue;
+        }
+        const fx_tree_node_t *n = &t->nodes[f.node];
+        v[0] = f.x;
+        v[1] = n->total;
+        v[2] = n->self;
+        v[3] = f.node == FX_TREE_ROOT ? 0
+                                      : name_index(&e, n->name, fx_strtab_get(&t->names, n->name),
+                                                   fx_strtab_len(&t->names, n->name));
+        if (n->self > max_self)
+            max_self = n->self;
 
         /* Children start after the parent's self; pushing them in name order
          * makes the walk pop the last one first, as Pyroscope's does. */
-        int64_t x = (int64_t)((uint64_t)f.x + (uint64_t)self), other = 0;
+        int64_t x = (int64_t)((uint64_t)f.x + (uint64_t)n->self), other = 0;
+        int folded = 0;
         size_t nk = fx_tree_sorted_children(t, f.node, &e.kids, &e.kids_cap);
         for (size_t i = 0; i < nk; i++) {
             const fx_tree_node_t *c = &t->nodes[e.kids[i]];
-            if (c->total == 0)
-                continue;
-            if (c->total >= min && c->name != other_id) {
+            int k = keep(&e, c);
+            if (k > 0) {
                 push(&e, e.kids[i], f.level + 1, x, 0);
                 x = (int64_t)((uint64_t)x + (uint64_t)c->total);
-            } else {
+            } else if (k == 0) {
                 other = (int64_t)((uint64_t)other + (uint64_t)c->total);
+                folded = 1;
             }
         }
-        if (other != 0)
+        if (folded)
             push(&e, FX_TREE_NONE, f.level + 1, x, other);
     }
+    fx__fg_out_finish(&out);
 
     Querier__V1__FlameGraph *fg = fx_arena_alloc(a, sizeof *fg);
     querier__v1__flame_graph__init(fg);
     fg->n_names = e.nnames;
     fg->names = fx__fg_names(e.names, e.nnames, a);
-    fg->n_levels = nlevels;
-    fg->levels = fx__fg_levels(e.recs, e.nrecs, 4, nlevels, a);
+    fg->n_levels = out.nlevels;
+    fg->levels = out.levels;
     fg->total = t->nodes[FX_TREE_ROOT].total;
     fg->max_self = max_self;
 
+    free(counts);
     free(e.name_index);
     free(e.names);
-    free(e.recs);
     free(e.stack);
     free(e.kids);
     return fg;
