@@ -75,8 +75,13 @@ void fx_tree_compute_totals(fx_tree_t *t)
 {
     for (size_t i = 0; i < t->len; i++)
         t->nodes[i].total = t->nodes[i].self;
-    for (size_t i = t->len; i-- > 1;)
-        t->nodes[t->nodes[i].parent].total += t->nodes[i].total;
+    /* Wrapping (unsigned) sums: a tree decoded from hostile input may hold
+     * values whose sum exceeds int64, and that must not be undefined
+     * behaviour. Decoders reject such input; this is the backstop. */
+    for (size_t i = t->len; i-- > 1;) {
+        fx_tree_node_t *p = &t->nodes[t->nodes[i].parent];
+        p->total = (int64_t)((uint64_t)p->total + (uint64_t)t->nodes[i].total);
+    }
 }
 
 void fx_tree_merge(fx_tree_t *dst, const fx_tree_t *src)
@@ -101,4 +106,61 @@ int64_t fx_tree_total(const fx_tree_t *t)
     for (size_t i = 0; i < t->len; i++)
         sum += t->nodes[i].self;
     return sum;
+}
+
+int fx_tree_name_cmp2(const fx_tree_t *ta, uint32_t a, const fx_tree_t *tb, uint32_t b)
+{
+    uint32_t la = fx_strtab_len(&ta->names, a), lb = fx_strtab_len(&tb->names, b);
+    int c = memcmp(fx_strtab_get(&ta->names, a), fx_strtab_get(&tb->names, b), FX_MIN(la, lb));
+    if (c)
+        return c;
+    return la < lb ? -1 : la > lb;
+}
+
+int fx_tree_name_cmp(const fx_tree_t *t, uint32_t a, uint32_t b)
+{
+    return a == b ? 0 : fx_tree_name_cmp2(t, a, t, b);
+}
+
+static int cmp_children(const void *x, const void *y, void *ctx)
+{
+    const fx_tree_t *t = ctx;
+    return fx_tree_name_cmp(t, t->nodes[*(const uint32_t *)x].name,
+                            t->nodes[*(const uint32_t *)y].name);
+}
+
+size_t fx_tree_sorted_children(const fx_tree_t *t, uint32_t node, uint32_t **buf, size_t *cap)
+{
+    size_t n = 0;
+    for (uint32_t c = t->nodes[node].first_child; c != FX_TREE_NONE; c = t->nodes[c].next_sibling) {
+        FX_GROW(*buf, *cap, n + 1);
+        (*buf)[n++] = c;
+    }
+    uint32_t *v = *buf;
+    /* Most nodes have one or two children: insertion sort wins there and
+     * keeps qsort's call overhead for the wide nodes. */
+    if (n <= 12) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = v[i];
+            size_t j = i;
+            while (j > 0 && fx_tree_name_cmp(t, t->nodes[v[j - 1]].name, t->nodes[x].name) > 0) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+    } else {
+        qsort_r(v, n, sizeof *v, cmp_children, (void *)t);
+    }
+    return n;
+}
+
+size_t fx_tree_depth(const fx_tree_t *t, uint32_t node)
+{
+    size_t d = 0;
+    while (node != FX_TREE_ROOT) {
+        node = t->nodes[node].parent;
+        d++;
+    }
+    return d;
 }

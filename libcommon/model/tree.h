@@ -61,4 +61,15 @@ void fx_tree_merge(fx_tree_t *dst, const fx_tree_t *src);
 /* Sum of all selfs. */
 int64_t fx_tree_total(const fx_tree_t *t);
 
+/* Compares names a and b of t bytewise (memcmp order; a proper prefix sorts
+ * first): the order Pyroscope keeps siblings in. */
+int fx_tree_name_cmp(const fx_tree_t *t, uint32_t a, uint32_t b);
+/* Compares name a of ta with name b of tb (two trees, two string tables). */
+int fx_tree_name_cmp2(const fx_tree_t *ta, uint32_t a, const fx_tree_t *tb, uint32_t b);
+/* Stores the children of node, sorted by name, in *buf (grown as needed with
+ * fx_grow; the caller owns and frees it) and returns how many there are. */
+size_t fx_tree_sorted_children(const fx_tree_t *t, uint32_t node, uint32_t **buf, size_t *cap);
+/* Number of frames from the root to node (the root is depth 0). */
+size_t fx_tree_depth(const fx_tree_t *t, uint32_t node);
+
 #endif

@@ -1,0 +1,108 @@
+/*
+ * bench_flamegraph.c - encode times of the flame graph encodings on random
+ * call trees of 8,192 / 65,536 / 1,048,576 nodes. Prints figures only; no
+ * thresholds (see docs/encodings.md for how to read them).
+ *
+ *   make bench   or   build/bench/bench_flamegraph [reps]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/mem.h"
+#include "core/time.h"
+#include "model/flamegraph.h"
+#include "model/tree.h"
+
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* A tree of exactly n nodes below the root, shaped like merged profiles:
+ * half of the new nodes extend a recent node (long call chains, up to 128
+ * frames deep), half hang under a random node (branching); names come from a
+ * pool of n/4 package-qualified function names; every node gets a self. */
+static void random_tree(fx_tree_t *t, size_t n)
+{
+    fx_tree_init(t);
+    size_t nnames = n / 4 + 16;
+    uint32_t *ids = fx_malloc(nnames * sizeof *ids);
+    uint8_t *depth = fx_calloc(n + 1, 1);
+    char buf[96];
+    for (size_t i = 0; i < nnames; i++) {
+        int len = snprintf(buf, sizeof buf, "github.com/acme/svc/pkg%zu.(*Type%zu).Method%zu",
+                           i % 97, i % 13, i);
+        ids[i] = fx_tree_name(t, buf, (size_t)len);
+    }
+    while (t->len < n + 1) {
+        uint64_t r = next();
+        size_t len = t->len;
+        uint32_t parent = (r & 1) ? (uint32_t)(len - 1 - (r >> 8) % FX_MIN(len, 8))
+                                  : (uint32_t)((r >> 8) % len);
+        if (depth[parent] >= 128)
+            continue;
+        uint32_t id = fx_tree_child(t, parent, ids[(r >> 32) % nnames]);
+        depth[id] = depth[parent] + 1;
+        t->nodes[id].self += (int64_t)(next() % 10000);
+    }
+    free(depth);
+    free(ids);
+    fx_tree_compute_totals(t);
+}
+
+typedef void (*bench_fn)(const fx_tree_t *t, int64_t max_nodes);
+
+static void run_flamegraph(const fx_tree_t *t, int64_t max_nodes)
+{
+    fx_arena_t a;
+    fx_arena_init(&a);
+    Querier__V1__FlameGraph *fg = fx_flamegraph_encode(t, max_nodes, &a);
+    FX_ASSERT(fg->n_levels > 0);
+    fx_arena_free(&a);
+}
+
+static double time_it(bench_fn fn, const fx_tree_t *t, int64_t max_nodes, int reps)
+{
+    double best = 1e30;
+    for (int i = 0; i < reps; i++) {
+        int64_t t0 = fx_mono_ns();
+        fn(t, max_nodes);
+        double ms = (double)(fx_mono_ns() - t0) / 1e6;
+        if (ms < best)
+            best = ms;
+    }
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 5;
+    static const size_t sizes[] = {8192, 65536, 1 << 20};
+    static const struct {
+        const char *name;
+        bench_fn fn;
+        int64_t max_nodes;
+    } cases[] = {
+        {"flamegraph (no limit)", run_flamegraph, 0},
+        {"flamegraph (max_nodes 8192)", run_flamegraph, 8192},
+    };
+    printf("%-34s %10s %12s\n", "encoding", "nodes", "best ms");
+    for (size_t s = 0; s < FX_ARRAY_LEN(sizes); s++) {
+        fx_tree_t t;
+        random_tree(&t, sizes[s]);
+        for (size_t c = 0; c < FX_ARRAY_LEN(cases); c++) {
+            int r = sizes[s] > 100000 ? FX_MAX(1, reps / 2) : reps;
+            printf("%-34s %10zu %12.3f\n", cases[c].name, sizes[s],
+                   time_it(cases[c].fn, &t, cases[c].max_nodes, r));
+        }
+        fx_tree_free(&t);
+    }
+    return 0;
+}
