@@ -4,6 +4,7 @@
 #include "core/time.h"
 #include "kv/etcd.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 
 #include <errno.h>
 #include <ifaddrs.h>
@@ -197,6 +198,49 @@ static int open_kv(fx_app_t *app, fx_err_t *err)
     return app->kv ? FX_OK : FX_EUNAVAIL;
 }
 
+/* --- metrics ------------------------------------------------------------------- */
+
+typedef struct http_metrics {
+    fx_counter_vec_t *requests;
+    fx_histogram_vec_t *duration;
+} http_metrics_t;
+
+static http_metrics_t http_metrics;
+
+static void observe(const fx_http_observation_t *o, void *ctx)
+{
+    http_metrics_t *m = ctx;
+    char status[8];
+    snprintf(status, sizeof status, "%d", o->status);
+    fx_counter_inc(fx_counter_vec_get(m->requests, o->route, o->method, status));
+    fx_histogram_observe(fx_histogram_vec_get(m->duration, o->route), (double)o->duration_ns / 1e9);
+}
+
+static void serve_metrics(fx_http_req_t *req, void *ctx)
+{
+    fx_buf_t out = FX_BUF_INIT;
+    (void)ctx;
+    fx_metrics_write(fx_metrics_default(), &out);
+    fx_http_reply_buf(req, 200, FX_METRICS_CONTENT_TYPE, &out);
+}
+
+static int mount_metrics(fx_app_t *app, fx_err_t *err)
+{
+    fx_registry_t *r = fx_metrics_default();
+    http_metrics.requests = fx_counter_vec(r, "fornax_http_requests_total",
+                                           "HTTP requests by route, method and status.",
+                                           "route,method,status");
+    http_metrics.duration = fx_histogram_vec(r, "fornax_http_request_duration_seconds",
+                                             "Time from dispatch to reply by route.", NULL, 0, "route");
+    const fx_buildinfo_t *bi = fx_buildinfo();
+    fx_gauge_set(fx_gauge_vec_get(fx_gauge_vec(r, "fornax_build_info", "Build facts (value 1).",
+                                               "version,revision,branch"),
+                                  bi->version, bi->revision, bi->branch),
+                 1);
+    fx_http_server_set_observer(app->http, observe, &http_metrics);
+    return fx_http_route(app->http, "/metrics", FX_HTTP_GET, 0, serve_metrics, app, err);
+}
+
 static int start_servers(fx_app_t *app, fx_err_t *err)
 {
     char addr[512];
@@ -211,6 +255,8 @@ static int start_servers(fx_app_t *app, fx_err_t *err)
     if (!(app->admin = fx_admin_mount(app->http, err)))
         return FX_EINTERNAL;
     fx_admin_set_config(app->admin, dump_config, app);
+    if (mount_metrics(app, err) < 0)
+        return FX_EINTERNAL;
     snprintf(addr, sizeof addr, "%s:%d",
              app->proc.grpc_listen_address[0] ? app->proc.grpc_listen_address : "0.0.0.0",
              (int)app->proc.grpc_listen_port);
@@ -283,7 +329,6 @@ int fx_app_main(int argc, char **argv, const char *prog, const fx_module_t *cons
         fx_log_error("cannot start", "err=%s", fx_q(err.msg));
         goto out;
     }
-    resolve_identity(app);
     for (size_t i = 0; i < nmodules; i++) {
         if (!app->active[i])
             continue;
@@ -297,6 +342,8 @@ int fx_app_main(int argc, char **argv, const char *prog, const fx_module_t *cons
         fx_log_error("cannot start servers", "err=%s", fx_q(err.msg));
         goto out;
     }
+    /* After start: an ephemeral HTTP port is only known now. */
+    resolve_identity(app);
     fx_log_info("fornax started", "http=%s grpc=%s instance=%s data_dir=%s ring_store=%s",
                 app->http_addr, app->grpc_addr, fx_q(app->instance_id), fx_q(app->proc.data_dir),
                 app->ring.store);

@@ -214,7 +214,8 @@ static const text_type_t text_types[] = {
 
 typedef struct text_ctx {
     fx_pprof_builder_t *b;
-    double scale;
+    int64_t scale;
+    fx_err_t *err;
     uint64_t locs[FX_FOLDED_MAX_DEPTH];
 } text_ctx_t;
 
@@ -223,7 +224,9 @@ static int add_text_stack(const fx_slice_t *frames, size_t n, int64_t value, voi
     text_ctx_t *c = ctx;
     for (size_t i = 0; i < n; i++) /* folded is root first; pprof is leaf first */
         c->locs[n - 1 - i] = fx_pprof_builder_frame(c->b, (const char *)frames[i].data, frames[i].len);
-    int64_t v = c->scale != 1.0 ? (int64_t)((double)value * c->scale) : value;
+    if (value > INT64_MAX / c->scale)
+        return fx_err_set(c->err, FX_EINVAL, "folded value %lld is too large", (long long)value);
+    int64_t v = value * c->scale;
     fx_pprof_builder_sample(c->b, c->locs, n, &v);
     return FX_OK;
 }
@@ -256,7 +259,10 @@ int ingest_text_to_pprof(const ingest_params_t *params, const char *body, size_t
     int64_t period_unit = fx_pprof_builder_string(b, tt->period_unit, strlen(tt->period_unit));
     text_ctx_t *c = fx_malloc(sizeof *c);
     c->b = b;
-    c->scale = tt->scale ? 1e9 / (double)params->sample_rate : 1.0;
+    c->err = err;
+    /* Each sample is one period of 1e9/sampleRate ns (integer, as Pyroscope
+     * computes it, so every value is a multiple of the period). */
+    c->scale = tt->scale ? 1000000000 / params->sample_rate : 1;
     rc = fx_folded_each(body, len, params->format != INGEST_FORMAT_LINES, add_text_stack, c, err);
     free(c);
     if (rc < 0)
@@ -267,7 +273,7 @@ int ingest_text_to_pprof(const ingest_params_t *params, const char *body, size_t
     p->period_type.type = period_type;
     p->period_type.unit = period_unit;
     p->has_period_type = 1;
-    p->period = tt->scale ? (int64_t)(1e9 / (double)params->sample_rate) : 0;
+    p->period = tt->scale ? 1000000000 / params->sample_rate : 0;
 
     fx_labels_t l = base_labels(params, a, 4);
     fx_labels_del(&l, "profile_id"); /* span links make no sense for aggregated text */

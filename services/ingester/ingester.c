@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "log/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

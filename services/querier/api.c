@@ -12,6 +12,7 @@
 #include "model/flamegraph.h"
 #include "model/flamegraph_diff.h"
 #include "model/labels.h"
+#include "model/selector.h"
 #include "model/treebytes.h"
 
 #include <stdlib.h>

@@ -8,6 +8,7 @@
 #include "model/treebytes.h"
 #include "pprof/merge.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,8 +239,13 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
         return FX_OK;
     select_request(s, 0, &sel);
     r.select = &sel;
-    r.group_by = group_by;
-    r.n_group_by = ngroup_by;
+    /* Without group_by every series falls into one group. The head groups by
+     * the listed names and omits names a series lacks, so grouping by a name
+     * no label can have ("") puts all series in one group - which keeps
+     * AVERAGE a true per-bucket average instead of a sum of averages. */
+    static char *no_name[1] = {""};
+    r.group_by = ngroup_by ? group_by : no_name;
+    r.n_group_by = ngroup_by ? ngroup_by : 1;
     r.step_ms = step_ms;
     r.aggregation = avg ? TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_AVERAGE
                         : TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_SUM;
@@ -262,6 +268,14 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
             else
                 resp->series[resp->n_series++] = copy_series(part->series[k], a);
         }
+    }
+    if (ngroup_by == 0 && resp->n_series > 0) {
+        /* Without group_by the answer is one series, summed over all. */
+        Types__V1__Series *all = resp->series[0];
+        all->n_labels = 0;
+        for (size_t i = 1; i < resp->n_series; i++)
+            add_points(all, resp->series[i], a);
+        resp->n_series = 1;
     }
     if (limit > 0 && (size_t)limit < resp->n_series) {
         qsort(resp->series, resp->n_series, sizeof *resp->series, cmp_total_desc);
