@@ -7,6 +7,6 @@ cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD/tests/lib${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONDONTWRITEBYTECODE=1
 if [ "$#" -gt 0 ]; then
-    exec python3 -m unittest -v "$@"
+    cd tests/integration && exec python3 -m unittest -v "$@"
 fi
 exec python3 -m unittest discover -v -s tests/integration -p 'test_*.py'

@@ -153,11 +153,12 @@ class Fornax:
     def query(self, rpc, msg, tenant=None):
         return self.connect_json("querier.v1.QuerierService/" + rpc, msg, tenant)
 
-    def ingest(self, params, body, content_type="application/octet-stream", tenant=None):
+    def ingest(self, params, body, content_type="application/octet-stream", tenant=None, timeout=60):
         headers = {"Content-Type": content_type}
         if tenant:
             headers["X-Scope-OrgID"] = tenant
-        return self.request("POST", "/ingest?" + urllib.parse.urlencode(params), body, headers)
+        return self.request("POST", "/ingest?" + urllib.parse.urlencode(params), body, headers,
+                            timeout=timeout)
 
 
 def fixture(*parts):
