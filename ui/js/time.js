@@ -17,9 +17,10 @@ export function parseTime(expr, now = Date.now()) {
   if (s === 'now') return now;
   let m = /^now\s*-\s*(\d+)\s*([smhdwMy])$/.exec(s);
   if (m) return now - Number(m[1]) * UNIT_MS[m[2]];
-  if (/^\d+$/.test(s)) {
+  if (/^\d+(\.\d+)?$/.test(s)) {
     const n = Number(s);
-    return s.length >= 12 ? n : n * 1000; // 13-digit ms, else unix seconds
+    const digits = s.split('.')[0].length;
+    return Math.round(digits >= 12 ? n : n * 1000); // 13-digit ms, else unix seconds
   }
   // "YYYY-MM-DD HH:MM[:SS]" is local time; Date.parse needs a "T".
   const iso = /^\d{4}-\d{2}-\d{2} \d/.test(s) ? s.replace(' ', 'T') : s;

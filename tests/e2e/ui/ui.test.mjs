@@ -393,7 +393,7 @@ describe('exports', () => {
   });
 
   it('pprof export is a gzipped profile go tool pprof reads', async () => {
-    const fixtureTime = Number(Profile.decode(zlib.gunzipSync(GO_CPU)).timeNanos) / 1e6;
+    const fixtureTime = Math.floor(Number(Profile.decode(zlib.gunzipSync(GO_CPU)).timeNanos) / 1e6);
     const from = Math.min(NOW - 60 * MIN, fixtureTime - 10 * MIN);
     const page = await open({ query: CPU, sel: '{service_name="goapp"}', from: String(from), until: RANGE.until });
     // the pushed Go profile's hottest function (by go tool pprof) tops the table
