@@ -327,8 +327,8 @@ static void walk(side_t *s)
     /* Framework work done for a handler outside its own frames (a response serialised after
      * the controller returned, request parsing before it runs) sits in a sibling subtree of
      * the handler. It is charged to the handler when the nearest ancestor that has user code
-     * below it has exactly one topmost user function there; shared code (several handlers,
-     * the process root) stays unattributed. */
+     * below it has exactly one topmost user function there and is not a root frame; shared
+     * code (several handlers, the process or thread root) stays unattributed. */
     for (size_t k = 0; k < s->n; k++)
         s->topuser[k] = s->lib[k] || k == FX_TREE_ROOT ? NONE32 : nodes[k].name;
     for (size_t k = s->n; k-- > 1;) {
@@ -345,7 +345,9 @@ static void walk(side_t *s)
         else if (u == MULTI32)
             s->adopt[k] = NONE32;
         else if (u != NONE32)
-            s->adopt[k] = subject(s, 1, u);
+            /* never at a root frame (perf's process name, ":Node.js:0", a thread's entry):
+             * everything in the process hangs there */
+            s->adopt[k] = p == FX_TREE_ROOT ? NONE32 : subject(s, 1, u);
         else
             s->adopt[k] = p == FX_TREE_ROOT ? NONE32 : s->adopt[p];
     }

@@ -450,7 +450,11 @@ void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
     size_t m = normalize(s, n, buf, sizeof buf, &kernel);
     const fx__kb_rule_t *r = generic_lookup(buf, m);
     if (r) {
-        set(out, 1, r->cat, r->lang, r->flags);
+        /* JDK and .NET library methods only call their own natives (JNI "writeBytes",
+         * "SystemNative_Read"); user code on those runtimes is always dotted, so callbacks
+         * into it are unaffected by this. */
+        int internal = r->lang == FX_LANG_JVM || r->lang == FX_LANG_DOTNET ? FX_KB_INTERNAL : 0;
+        set(out, 1, r->cat, r->lang, r->flags | internal);
     } else if (kernel) {
         set(out, 1, FX_CAT_NONE, FX_LANG_NATIVE, FX_KB_INTERNAL);
     } else {

@@ -24,6 +24,27 @@ static void code(fx_buf_t *b, const char *name)
     fx_buf_putc(b, '`');
 }
 
+/* A long C++ name in running text: template arguments collapsed to <...>. Only for library
+ * frames in prose; the bottleneck and the JSON keep exact names. */
+static void short_code(fx_buf_t *b, const char *name)
+{
+    if (strlen(name) <= 80 || !strchr(name, '<')) {
+        code(b, name);
+        return;
+    }
+    fx_buf_putc(b, '`');
+    int depth = 0;
+    for (const char *p = name; *p; p++) {
+        if (*p == '<' && depth++ == 0)
+            fx_buf_puts(b, "<...");
+        else if (*p == '>' && depth > 0 && --depth == 0)
+            fx_buf_putc(b, '>');
+        else if (depth == 0)
+            fx_buf_putc(b, *p == '`' ? '\'' : (uint8_t)*p);
+    }
+    fx_buf_putc(b, '`');
+}
+
 static void pct(fx_buf_t *b, double share)
 {
     double p = share * 100;
@@ -230,7 +251,7 @@ static const char *lang_fix(int cat, int lang)
     case FX_CAT_RECURSION:
         if (lang == FX_LANG_PYTHON)
             return "In Python: `functools.cache` on a pure function is often a one-line fix.";
-        return "Keep a map or array of computed results keyed by the arguments, or rewrite the computation bottom-up.";
+        break;
     case FX_CAT_REFLECTION:
         switch (lang) {
         case FX_LANG_GO: return "In Go: generate the copy code (or write it by hand); if reflection stays, cache field indexes per `reflect.Type` instead of calling `FieldByName` per value.";
@@ -262,7 +283,7 @@ static void via_list(fx_buf_t *b, const fx_explain_findings_t *f, int with_base)
     for (size_t k = 0; k < n; k++) {
         if (k)
             fx_buf_puts(b, k + 1 == n ? " and " : ", ");
-        code(b, f->via[k].name);
+        short_code(b, f->via[k].name);
         fx_buf_puts(b, " (");
         if (with_base && f->diff) {
             if (f->via[k].base_share <= 0) {
@@ -291,7 +312,7 @@ static void widest_frame_note(fx_buf_t *b, const fx_explain_findings_t *f)
     if (!w->lib || !w->caller || strcmp(w->caller, f->function) != 0)
         return;
     fx_buf_puts(b, " The widest frame in the graph, ");
-    code(b, w->name);
+    short_code(b, w->name);
     fx_buf_puts(b, ", is runtime/library code working for ");
     code(b, f->function);
     fx_buf_puts(b, ".");
@@ -396,7 +417,7 @@ static void write_bottleneck(fx_explain_findings_t *f)
         }
         widest_frame_note(&b, f);
     }
-    if (f->runner_up && f->runner_up_share > 0) {
+    if (f->runner_up && f->runner_up_share >= 0.01 && f->runner_up_share >= 0.1 * f->share) {
         fx_buf_puts(&b, f->runner_up_share >= 0.9 * f->share ? " A close second is "
                                                             : " Next is ");
         code(&b, f->runner_up);
@@ -437,7 +458,7 @@ static void write_root_cause(fx_explain_findings_t *f)
                 if (f->via[k].cat == FX_CAT_COMPUTE) {
                     if (w++)
                         fx_buf_puts(&b, ", ");
-                    code(&b, f->via[k].name);
+                    short_code(&b, f->via[k].name);
                 }
             fx_buf_putc(&b, ')');
         }
@@ -456,7 +477,7 @@ static void write_root_cause(fx_explain_findings_t *f)
         for (size_t k = 0; k < f->n_via && w < 2; k++)
             if (f->via[k].cat == f->cat) {
                 fx_buf_puts(&b, w++ ? ", " : " (");
-                code(&b, f->via[k].name);
+                short_code(&b, f->via[k].name);
             }
         if (w)
             fx_buf_putc(&b, ')');

@@ -410,6 +410,47 @@ static void test_response_shape(void **state)
     json_decref(root);
 }
 
+/* Frames whose meaning depends on their caller. */
+static void test_context_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *folded, *function, *cat;
+    } cases[] = {
+        /* a JNI native under a JDK method is the JDK's, not a user function */
+        {"java/lang/Thread.run;com/acme/X.run;java/io/FileOutputStream.writeBytes;writeBytes;"
+         "__GI___libc_write 10\njava/lang/Thread.run;com/acme/Y.run 6",
+         "com/acme/X.run", "syscall-io"},
+        /* perf's process name at depth 1 owns nothing */
+        {"myproc;py::JSONEncoder.iterencode:/usr/lib/python3.12/json/encoder.py 10\n"
+         "myproc;py::work:/app/w.py 4",
+         "py::JSONEncoder.iterencode:/usr/lib/python3.12/json/encoder.py", "serialization"},
+        /* an unknown static function inside OpenSSL is OpenSSL's */
+        {"main;do_tls;SSL_write;some_static_helper 10\nmain;other 2", "do_tls", "crypto"},
+        /* but a comparator called back by qsort is user code */
+        {"main;sort_all;qsort;msort_with_tmp;cmp_records 50\nmain;sort_all;qsort;msort_with_tmp 10",
+         "cmp_records", "compute"},
+        /* the kernel never calls user code */
+        {"app;main;flush_log;__GI___libc_write;entry_SYSCALL_64;do_syscall_64;ksys_write;"
+         "my_fancy_fs_write 30\napp;main;compute 10",
+         "flush_log", "syscall-io"},
+    };
+    for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
+        fx_buf_t body = FX_BUF_INIT;
+        fx_buf_puts(&body, "{\"target\":{\"folded\":");
+        fx_explain_json_str(&body, cases[i].folded, strlen(cases[i].folded));
+        fx_buf_puts(&body, "}}");
+        json_t *root = handle_ok(fx_buf_cstr(&body), NULL, NULL);
+        fx_buf_free(&body);
+        const char *fn = jstr(root, "bottleneck", "function");
+        const char *cat = jstr(root, "root_cause", "category");
+        if (strcmp(fn, cases[i].function) || strcmp(cat, cases[i].cat))
+            fail_msg("case %zu: %s [%s], want %s [%s]", i, fn, cat, cases[i].function,
+                     cases[i].cat);
+        json_decref(root);
+    }
+}
+
 static void test_deterministic_and_utf8(void **state)
 {
     (void)state;
@@ -767,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_request_ok),
         cmocka_unit_test(test_resolvers),
         cmocka_unit_test(test_response_shape),
+        cmocka_unit_test(test_context_rules),
         cmocka_unit_test(test_deterministic_and_utf8),
         cmocka_unit_test(test_llm_parse_reply),
         cmocka_unit_test(test_llm_config),
