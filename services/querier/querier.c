@@ -9,6 +9,15 @@
 static const fx_opt_t opts[] = {
     {"querier.query-timeout", NULL, FX_OPT_DURATION, offsetof(qr_opts_t, query_timeout_ns), "2m",
      "Timeout of one query to an ingester.", 0, 0, NULL, 0},
+    {"explain.llm.base-url", NULL, FX_OPT_STRING, offsetof(qr_opts_t, llm_base_url), "",
+     "OpenAI-compatible endpoint for /api/v1/explain (e.g. https://api.openai.com); empty = "
+     "built-in analyzer only, nothing is sent anywhere.", 0, 0, NULL, 0},
+    {"explain.llm.model", NULL, FX_OPT_STRING, offsetof(qr_opts_t, llm_model), "gpt-4o-mini",
+     "Model name sent to the endpoint.", 0, 0, NULL, 0},
+    {"explain.llm.api-key-file", NULL, FX_OPT_STRING, offsetof(qr_opts_t, llm_api_key_file), "",
+     "File holding the API key (read at each use, never logged); empty = no key.", 0, 0, NULL, 0},
+    {"explain.llm.timeout", NULL, FX_OPT_DURATION, offsetof(qr_opts_t, llm_timeout_ns), "30s",
+     "Timeout of one model request; on timeout the built-in answer is returned.", 0, 0, NULL, 0},
 };
 
 static const fx_opt_table_t table = {"Querier", NULL, opts, FX_ARRAY_LEN(opts)};
@@ -26,7 +35,8 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     int rc;
     q->app = app;
     q->ingesters = fx_app_ring(app, "ingester");
-    if ((rc = qr_register_api(q, err)) < 0 || (rc = qr_register_render(q, err)) < 0)
+    if ((rc = qr_register_api(q, err)) < 0 || (rc = qr_register_render(q, err)) < 0 ||
+        (rc = qr_register_explain(q, err)) < 0)
         return rc;
     /* The UI is compiled into the binary (mk/embed.sh); API routes are
      * exact paths and win over this prefix mount. */

@@ -15,6 +15,10 @@
 
 typedef struct qr_opts {
     int64_t query_timeout_ns;  /* one ingester call */
+    char *llm_base_url;        /* explain: OpenAI-compatible endpoint ("" = off) */
+    char *llm_model;
+    char *llm_api_key_file;
+    int64_t llm_timeout_ns;
 } qr_opts_t;
 
 typedef struct qr {
@@ -82,5 +86,6 @@ int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *
 /* ---- registration ---------------------------------------------------------------- */
 int qr_register_api(qr_t *q, fx_err_t *err);     /* api.c: Connect QuerierService */
 int qr_register_render(qr_t *q, fx_err_t *err);  /* render.c: legacy HTTP */
+int qr_register_explain(qr_t *q, fx_err_t *err); /* explain.c: /api/v1/explain */
 
 #endif
