@@ -1,5 +1,6 @@
 /* dot.c - function-level call graph in Graphviz DOT, pprof style. */
 #include "model/dot.h"
+#include "model/top.h"
 #include "core/core.h"
 #include "core/hash.h"
 #include "core/mem.h"
@@ -203,41 +204,6 @@ typedef struct graph {
     edge_t *edges;
     size_t nedges, edges_cap;
 } graph_t;
-
-/* Flat and cum of every function, cum counted once per stack: a node adds
- * its total only if no ancestor has the same name. */
-static void function_stats(graph_t *g)
-{
-    const fx_tree_t *t = g->t;
-    uint32_t *onpath = fx_calloc(t->names.len, sizeof *onpath);
-    walk_t *st = NULL;
-    size_t sp = 0, cap = 0;
-    g->flat = fx_calloc(t->names.len, sizeof *g->flat);
-    g->cum = fx_calloc(t->names.len, sizeof *g->cum);
-    FX_GROW(st, cap, 64);
-    st[sp++] = (walk_t){FX_TREE_ROOT, t->nodes[FX_TREE_ROOT].first_child, 0, 0, 0};
-    while (sp) {
-        walk_t *w = &st[sp - 1];
-        if (w->child == FX_TREE_NONE) {
-            if (w->node != FX_TREE_ROOT)
-                onpath[t->nodes[w->node].name]--;
-            sp--;
-            continue;
-        }
-        uint32_t c = w->child;
-        const fx_tree_node_t *n = &t->nodes[c];
-        w->child = n->next_sibling;
-        if (n->total == 0 && n->self == 0)
-            continue;
-        g->flat[n->name] += n->self;
-        if (onpath[n->name]++ == 0)
-            g->cum[n->name] += n->total;
-        FX_GROW(st, cap, sp + 1);
-        st[sp++] = (walk_t){c, n->first_child, 0, 0, 0};
-    }
-    free(st);
-    free(onpath);
-}
 
 static int cmp_funcs(const void *a, const void *b, void *ctx)
 {
@@ -491,7 +457,7 @@ void fx_dot_write(const fx_tree_t *t, const fx_dot_opts_t *opts, fx_buf_t *out)
     graph_t g = {.t = t};
     if (total == 0)
         return;
-    function_stats(&g);
+    fx_tree_function_values(t, &g.flat, &g.cum);
     select_funcs(&g, max_nodes);
     build_edges(&g);
     if (g.nedges)
