@@ -300,11 +300,14 @@ static int cmp_edges(const void *a, const void *b, void *ctx)
 
 /* pprof's RemoveRedundantEdges: drop a residual edge A -> B when B is still
  * reachable from A without it, lightest edges first, never past a
- * non-residual one. Edges are sorted heaviest first. */
+ * non-residual one. Edges are sorted heaviest first. Each check is a
+ * search over the graph, so the work is capped: past the budget the
+ * remaining residual edges stay (more edges, never a wrong one). */
 static void remove_redundant_edges(graph_t *g)
 {
     size_t n = g->nfuncs, ne = g->nedges;
-    if (ne == 0 || ne > 50000)  /* quadratic worst case: skip on huge graphs */
+    uint64_t budget = 20u * 1000 * 1000; /* edge visits, ~tens of ms */
+    if (ne == 0)
         return;
     /* In-edges per node, heaviest first (edges are already in that order). */
     size_t *start = fx_calloc(n + 1, sizeof *start);
@@ -324,14 +327,15 @@ static void remove_redundant_edges(graph_t *g)
             if (!e->residual)
                 break;
             /* Backwards breadth-first search from v for e->src. */
+            budget = budget > n ? budget - n : 0;
             memset(seen, 0, n);
             size_t qh = 0, qt = 0;
             int redundant = 0;
             seen[v] = 1;
             queue[qt++] = (uint32_t)v;
-            while (qh < qt && !redundant) {
+            while (qh < qt && !redundant && budget) {
                 uint32_t u = queue[qh++];
-                for (size_t k = start[u]; k < start[u + 1]; k++) {
+                for (size_t k = start[u]; k < start[u + 1] && budget; k++, budget--) {
                     const edge_t *ie = &g->edges[in[k]];
                     if (ie == e || ie->removed || seen[ie->src])
                         continue;
@@ -345,8 +349,11 @@ static void remove_redundant_edges(graph_t *g)
             }
             if (redundant)
                 e->removed = 1;
+            if (!budget)
+                goto out;
         }
     }
+out:
     free(start);
     free(fill);
     free(in);
