@@ -1,5 +1,6 @@
 /* dot.c - function-level call graph in Graphviz DOT, pprof style. */
 #include "model/dot.h"
+#include "model/top.h"
 #include "core/core.h"
 #include "core/hash.h"
 #include "core/mem.h"
@@ -204,41 +205,6 @@ typedef struct graph {
     size_t nedges, edges_cap;
 } graph_t;
 
-/* Flat and cum of every function, cum counted once per stack: a node adds
- * its total only if no ancestor has the same name. */
-static void function_stats(graph_t *g)
-{
-    const fx_tree_t *t = g->t;
-    uint32_t *onpath = fx_calloc(t->names.len, sizeof *onpath);
-    walk_t *st = NULL;
-    size_t sp = 0, cap = 0;
-    g->flat = fx_calloc(t->names.len, sizeof *g->flat);
-    g->cum = fx_calloc(t->names.len, sizeof *g->cum);
-    FX_GROW(st, cap, 64);
-    st[sp++] = (walk_t){FX_TREE_ROOT, t->nodes[FX_TREE_ROOT].first_child, 0, 0, 0};
-    while (sp) {
-        walk_t *w = &st[sp - 1];
-        if (w->child == FX_TREE_NONE) {
-            if (w->node != FX_TREE_ROOT)
-                onpath[t->nodes[w->node].name]--;
-            sp--;
-            continue;
-        }
-        uint32_t c = w->child;
-        const fx_tree_node_t *n = &t->nodes[c];
-        w->child = n->next_sibling;
-        if (n->total == 0 && n->self == 0)
-            continue;
-        g->flat[n->name] += n->self;
-        if (onpath[n->name]++ == 0)
-            g->cum[n->name] += n->total;
-        FX_GROW(st, cap, sp + 1);
-        st[sp++] = (walk_t){c, n->first_child, 0, 0, 0};
-    }
-    free(st);
-    free(onpath);
-}
-
 static int cmp_funcs(const void *a, const void *b, void *ctx)
 {
     const func_t *x = a, *y = b;
@@ -334,11 +300,14 @@ static int cmp_edges(const void *a, const void *b, void *ctx)
 
 /* pprof's RemoveRedundantEdges: drop a residual edge A -> B when B is still
  * reachable from A without it, lightest edges first, never past a
- * non-residual one. Edges are sorted heaviest first. */
+ * non-residual one. Edges are sorted heaviest first. Each check is a
+ * search over the graph, so the work is capped: past the budget the
+ * remaining residual edges stay (more edges, never a wrong one). */
 static void remove_redundant_edges(graph_t *g)
 {
     size_t n = g->nfuncs, ne = g->nedges;
-    if (ne == 0 || ne > 50000)  /* quadratic worst case: skip on huge graphs */
+    uint64_t budget = 20u * 1000 * 1000; /* edge visits, ~tens of ms */
+    if (ne == 0)
         return;
     /* In-edges per node, heaviest first (edges are already in that order). */
     size_t *start = fx_calloc(n + 1, sizeof *start);
@@ -358,14 +327,15 @@ static void remove_redundant_edges(graph_t *g)
             if (!e->residual)
                 break;
             /* Backwards breadth-first search from v for e->src. */
+            budget = budget > n ? budget - n : 0;
             memset(seen, 0, n);
             size_t qh = 0, qt = 0;
             int redundant = 0;
             seen[v] = 1;
             queue[qt++] = (uint32_t)v;
-            while (qh < qt && !redundant) {
+            while (qh < qt && !redundant && budget) {
                 uint32_t u = queue[qh++];
-                for (size_t k = start[u]; k < start[u + 1]; k++) {
+                for (size_t k = start[u]; k < start[u + 1] && budget; k++, budget--) {
                     const edge_t *ie = &g->edges[in[k]];
                     if (ie == e || ie->removed || seen[ie->src])
                         continue;
@@ -379,8 +349,11 @@ static void remove_redundant_edges(graph_t *g)
             }
             if (redundant)
                 e->removed = 1;
+            if (!budget)
+                goto out;
         }
     }
+out:
     free(start);
     free(fill);
     free(in);
@@ -491,7 +464,7 @@ void fx_dot_write(const fx_tree_t *t, const fx_dot_opts_t *opts, fx_buf_t *out)
     graph_t g = {.t = t};
     if (total == 0)
         return;
-    function_stats(&g);
+    fx_tree_function_values(t, &g.flat, &g.cum);
     select_funcs(&g, max_nodes);
     build_edges(&g);
     if (g.nedges)

@@ -47,36 +47,126 @@ void fx_timeline_from_points(fx_timeline_t *tl, const int64_t *ts_ms, const doub
     tl->duration_delta = step_s;
 }
 
-/* Integers are most of the output: format them without printf. */
-static void put_i64(fx_buf_t *b, int64_t v)
+/* Integers are most of the output: written straight into reserved room
+ * (at most 20 digits and a sign), without printf or per-byte calls. */
+static char *fmt_u64(char *p, uint64_t u)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    char tmp[20];
+    size_t n = 0;
     do {
-        *--p = (char)('0' + u % 10);
+        tmp[n++] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0)
-        *--p = '-';
-    fx_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static char *fmt_i64(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return fmt_u64(p, -(uint64_t)v);
+    }
+    return fmt_u64(p, (uint64_t)v);
+}
+
+static void put_i64(fx_buf_t *b, int64_t v)
+{
+    fx_buf_reserve(b, 21);
+    b->len = (size_t)(fmt_i64((char *)b->data + b->len, v) - (char *)b->data);
 }
 
 static void put_u64(fx_buf_t *b, uint64_t u)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    fx_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+    fx_buf_reserve(b, 21);
+    b->len = (size_t)(fmt_u64((char *)b->data + b->len, u) - (char *)b->data);
+}
+
+/* "[v,v,...]" for n values, one reservation for the whole array. */
+static void put_i64_array(fx_buf_t *b, const int64_t *v, size_t n)
+{
+    fx_buf_reserve(b, n * 21 + 2);
+    char *p = (char *)b->data + b->len;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        p = fmt_i64(p, v[i]);
+    }
+    *p++ = ']';
+    b->len = (size_t)(p - (char *)b->data);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || len > n || (len == 2 && c < 0xc2))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
+        return 0;
+    if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || c > 0xf4 || (c == 0xf4 && s[1] >= 0x90)))
+        return 0;
+    return len;
+}
+
+/* A JSON string the way Go's encoding/json writes it (Pyroscope's encoder):
+ * <, >, & and U+2028/9 as \u escapes, invalid UTF-8 as U+FFFD, so the
+ * document is valid UTF-8 whatever the frame names hold. Runs of plain
+ * bytes are copied at once: names are most of a flame graph's text. */
+static void put_json_str(fx_buf_t *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t run = 0;
+    fx_buf_reserve(b, n + 2);
+    fx_buf_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+            i++;
+            continue;
+        }
+        size_t l = c < 0x80 ? 1 : utf8_len(s + i, n - i);
+        int sep = l == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9);
+        if (l > 1 && !sep) {
+            i += l;
+            continue;
+        }
+        fx_buf_append(b, s + run, i - run);
+        if (l == 0) {
+            fx_buf_append(b, "\\ufffd", 6);
+            i++;
+        } else if (sep) {
+            fx_buf_append(b, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+            i += 3;
+        } else {
+            const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
+                            : c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b"
+                            : c == '\f' ? "\\f" : NULL;
+            if (e) {
+                fx_buf_append(b, e, 2);
+            } else {
+                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                fx_buf_append(b, u, 6);
+            }
+            i++;
+        }
+        run = i;
+    }
+    fx_buf_append(b, s + run, n - run);
+    fx_buf_putc(b, '"');
 }
 
 static void put_str(fx_buf_t *b, const char *s)
 {
     s = s ? s : "";
-    fx_buf_json_str(b, s, strlen(s));
+    put_json_str(b, s, strlen(s));
 }
 
 static void put_flamebearer(fx_buf_t *b, char **names, size_t n_names,
@@ -93,17 +183,9 @@ static void put_flamebearer(fx_buf_t *b, char **names, size_t n_names,
     for (size_t l = 0; l < n_levels; l++) {
         const Querier__V1__Level *lv = levels[l];
         size_t n = lv ? lv->n_values : 0;
-        /* Up to 20 digits and a comma per value: one reservation per level. */
-        fx_buf_reserve(b, n * 21 + 4);
         if (l)
             fx_buf_putc(b, ',');
-        fx_buf_putc(b, '[');
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                fx_buf_putc(b, ',');
-            put_i64(b, lv->values[i]);
-        }
-        fx_buf_putc(b, ']');
+        put_i64_array(b, n ? lv->values : NULL, n);
     }
     fx_buf_putc(b, ']');
     fx_buf_puts(b, ",\"numTicks\":");

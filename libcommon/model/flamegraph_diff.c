@@ -57,17 +57,63 @@ static size_t nonzero(const fx_tree_t *t, uint32_t *v, size_t n)
     return j;
 }
 
+static void sift_down(int64_t *h, size_t n, size_t i)
+{
+    int64_t v = h[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+}
+
 /* Breadth-first alignment: pairs[i]'s children are appended as one run, so
- * parents precede children and siblings stay contiguous and sorted. */
-static void align(diff_t *d)
+ * parents precede children and siblings stay contiguous and sorted.
+ *
+ * The truncation threshold is computed on the way: the max_nodes-th largest
+ * max(totalL, totalR), root included (Pyroscope's combineMinValues iterates
+ * from the synthetic root), kept in a bounded min-heap. Values never grow
+ * from parent to child (no negatives here) and the heap minimum only rises,
+ * so a pair already below the minimum, and all its descendants, can neither
+ * enter the heap nor survive truncation: its children are not aligned at
+ * all. Returns the threshold, 0 when nothing is cut. */
+static int64_t align(diff_t *d, int64_t max_nodes)
 {
     uint32_t *kl = NULL, *kr = NULL;
-    size_t kl_cap = 0, kr_cap = 0;
+    size_t kl_cap = 0, kr_cap = 0, k = max_nodes > 0 ? (size_t)FX_MIN(max_nodes, 1 << 30) : 0;
+    size_t hn = 0;
+    int64_t *h = k ? fx_malloc(FX_MIN(k, 4096) * sizeof *h) : NULL;
+    size_t hcap = k ? FX_MIN(k, 4096) : 0;
     FX_GROW(d->pairs, d->pairs_cap, 64);
     d->pairs[0] = (pair_t){FX_TREE_ROOT, FX_TREE_ROOT, 0, 0, 0};
     d->npairs = 1;
     for (size_t i = 0; i < d->npairs; i++) {
         pair_t p = d->pairs[i];
+        int64_t v = FX_MAX(tl(d, &p), tr(d, &p));
+        if (k) {
+            if (hn < k) {
+                /* Unordered until full, then heapified once: cheaper than
+                 * sifting every value of a breadth-first (mostly falling)
+                 * sequence up to the root. */
+                FX_GROW(h, hcap, hn + 1);
+                h[hn++] = v;
+                if (hn == k)
+                    for (size_t j = k / 2; j-- > 0;)
+                        sift_down(h, k, j);
+            } else if (v > h[0]) {
+                h[0] = v;
+                sift_down(h, hn, 0);
+            } else if (v < h[0]) {
+                continue; /* folded for sure, and so is everything below */
+            }
+        }
         size_t nl = 0, nr = 0;
         if (p.l != FX_TREE_NONE)
             nl = nonzero(d->left, kl, fx_tree_sorted_children(d->left, p.l, &kl, &kl_cap));
@@ -87,48 +133,11 @@ static void align(diff_t *d)
         d->pairs[i].first = (uint32_t)first;
         d->pairs[i].n = (uint32_t)(d->npairs - first);
     }
+    /* A full heap means more than max_nodes pairs: its minimum is the cut. */
+    int64_t min = k && hn == k && d->npairs > k ? h[0] : 0;
+    free(h);
     free(kl);
     free(kr);
-}
-
-static void sift_down(int64_t *h, size_t n, size_t i)
-{
-    int64_t v = h[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && h[c + 1] < h[c])
-            c++;
-        if (h[c] >= v)
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = v;
-}
-
-/* The max_nodes-th largest max(totalL, totalR), root included (Pyroscope's
- * combineMinValues iterates from the synthetic root); 0 if nothing is cut. */
-static int64_t min_total(const diff_t *d, int64_t max_nodes)
-{
-    if (max_nodes < 1 || (uint64_t)d->npairs <= (uint64_t)max_nodes)
-        return 0;
-    size_t k = (size_t)max_nodes;
-    int64_t *h = fx_malloc(k * sizeof *h);
-    for (size_t i = 0; i < k; i++)
-        h[i] = FX_MAX(tl(d, &d->pairs[i]), tr(d, &d->pairs[i]));
-    for (size_t i = k / 2; i-- > 0;)
-        sift_down(h, k, i);
-    for (size_t i = k; i < d->npairs; i++) {
-        int64_t v = FX_MAX(tl(d, &d->pairs[i]), tr(d, &d->pairs[i]));
-        if (v > h[0]) {
-            h[0] = v;
-            sift_down(h, k, 0);
-        }
-    }
-    int64_t min = h[0];
-    free(h);
     return min;
 }
 
@@ -159,8 +168,7 @@ int fx_flamegraph_diff_encode(const fx_tree_t *left, const fx_tree_t *right, int
     d.rcache = fx_malloc(right->names.len * sizeof *d.rcache);
     memset(d.lcache, 0xff, left->names.len * sizeof *d.lcache);
     memset(d.rcache, 0xff, right->names.len * sizeof *d.rcache);
-    align(&d);
-    int64_t min = min_total(&d, max_nodes), max_self = 0;
+    int64_t min = align(&d, max_nodes), max_self = 0;
 
     /* Nodes per level: kept pairs, plus one "other" under each kept pair
      * that folds at least one child. */

@@ -1,7 +1,8 @@
-/* folded.c - folded stack text parser. */
+/* folded.c - folded stack text parser and writer. */
 #include "model/folded.h"
 #include "core/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,4 +102,47 @@ int fx_folded_to_tree(const char *text, size_t n, fx_tree_t *tree, fx_err_t *err
     int rc = fx_folded_each(text, n, 1, add_to_tree, c, err);
     free(c);
     return rc;
+}
+
+typedef struct wframe {
+    uint32_t node;
+    size_t prefix;  /* bytes of the path buffer before this node's name */
+} wframe_t;
+
+void fx_folded_write(const fx_tree_t *t, fx_buf_t *out)
+{
+    fx_buf_t path = FX_BUF_INIT;
+    wframe_t *st = NULL;
+    uint32_t *kids = NULL;
+    size_t sp = 0, cap = 0, kids_cap = 0;
+    char num[24];
+
+    /* Children pushed in reverse name order pop in name order. */
+    size_t nk = fx_tree_sorted_children(t, FX_TREE_ROOT, &kids, &kids_cap);
+    FX_GROW(st, cap, nk + 1);
+    for (size_t i = nk; i-- > 0;)
+        st[sp++] = (wframe_t){kids[i], 0};
+    while (sp) {
+        wframe_t f = st[--sp];
+        const fx_tree_node_t *n = &t->nodes[f.node];
+        if (n->total == 0 && n->self == 0)
+            continue;
+        path.len = f.prefix;
+        if (f.prefix)
+            fx_buf_putc(&path, ';');
+        fx_buf_append(&path, fx_strtab_get(&t->names, n->name), fx_strtab_len(&t->names, n->name));
+        if (n->self != 0) {
+            int w = snprintf(num, sizeof num, " %lld\n", (long long)n->self);
+            fx_buf_append(out, path.data, path.len);
+            fx_buf_append(out, num, (size_t)w);
+        }
+        size_t prefix = path.len;
+        nk = fx_tree_sorted_children(t, f.node, &kids, &kids_cap);
+        FX_GROW(st, cap, sp + nk);
+        for (size_t i = nk; i-- > 0;)
+            st[sp++] = (wframe_t){kids[i], prefix};
+    }
+    free(st);
+    free(kids);
+    fx_buf_free(&path);
 }

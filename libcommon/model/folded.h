@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/core.h"
 #include "model/tree.h"
 
@@ -29,5 +30,13 @@ int fx_folded_each(const char *text, size_t n, int with_values, fx_folded_fn fn,
 
 /* Adds every stack of text to tree (which the caller owns). */
 int fx_folded_to_tree(const char *text, size_t n, fx_tree_t *tree, fx_err_t *err);
+
+/* Appends tree as folded text (the UI's export): one line per node with a
+ * non-zero self, its path from the root joined by ';', a space and the self;
+ * siblings in name order, so equal trees give equal text. The root's self
+ * (samples without frames) has no line. Frame names are written as they are:
+ * a name containing ';' or a newline cannot round-trip, as in every folded
+ * writer. */
+void fx_folded_write(const fx_tree_t *tree, fx_buf_t *out);
 
 #endif

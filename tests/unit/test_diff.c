@@ -170,6 +170,58 @@ static void test_truncation_either_side(void **state)
     fx_arena_free(&a);
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The threshold (computed with pruning during alignment) equals the brute
+ * force one: the max_nodes-th largest max(totalL, totalR) over the whole
+ * aligned tree, root included; exactly the nodes reaching it are kept. */
+static void test_threshold_matches_brute_force(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        fx_tree_t l, r;
+        th_random_tree(&l, 2500, 300, 12, seed);
+        th_random_tree(&r, 2500, 300, 12, seed + 100);
+        fx_arena_t a;
+        fx_arena_init(&a);
+        Querier__V1__FlameGraphDiff *all = NULL;
+        assert_int_equal(fx_flamegraph_diff_encode(&l, &r, 0, &a, &all, NULL), FX_OK);
+        size_t n = 0;
+        for (size_t d = 0; d < all->n_levels; d++)
+            n += all->levels[d]->n_values / 7;
+        int64_t *v = malloc(n * sizeof *v);
+        size_t j = 0;
+        for (size_t d = 0; d < all->n_levels; d++)
+            for (size_t i = 0; i < all->levels[d]->n_values; i += 7)
+                v[j++] = FX_MAX(all->levels[d]->values[i + 1], all->levels[d]->values[i + 4]);
+        qsort(v, n, sizeof *v, cmp_desc);
+        const int64_t ks[] = {1, 10, 100, 1000, (int64_t)n - 1, (int64_t)n, (int64_t)n + 5};
+        for (size_t q = 0; q < FX_ARRAY_LEN(ks); q++) {
+            int64_t k = ks[q], min = (size_t)k < n ? v[k - 1] : 0;
+            size_t want = 0;
+            for (size_t i = 0; i < n; i++)
+                want += v[i] >= min;
+            Querier__V1__FlameGraphDiff *fg = NULL;
+            assert_int_equal(fx_flamegraph_diff_encode(&l, &r, k, &a, &fg, NULL), FX_OK);
+            size_t kept = 0;
+            for (size_t d = 0; d < fg->n_levels; d++)
+                for (size_t i = 0; i < fg->levels[d]->n_values; i += 7)
+                    kept += strcmp(fg->names[fg->levels[d]->values[i + 6]], "other") != 0;
+            assert_int_equal(kept, want);
+            assert_int_equal(fg->leftticks, l.nodes[0].total);
+            assert_int_equal(fg->rightticks, r.nodes[0].total);
+        }
+        free(v);
+        fx_arena_free(&a);
+        fx_tree_free(&l);
+        fx_tree_free(&r);
+    }
+}
+
 static void test_one_side_empty(void **state)
 {
     (void)state;
@@ -214,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_worked_example),
         cmocka_unit_test(test_sides_roundtrip),
         cmocka_unit_test(test_truncation_either_side),
+        cmocka_unit_test(test_threshold_matches_brute_force),
         cmocka_unit_test(test_one_side_empty),
         cmocka_unit_test(test_negative_rejected),
     };

@@ -170,6 +170,32 @@ static void test_large_valid_json(void **state)
     fx_tree_free(&t);
 }
 
+/* Strings are escaped as Go's encoding/json does (Pyroscope's encoder), and
+ * invalid UTF-8 becomes U+FFFD so the document is always valid. */
+static void test_string_escaping(void **state)
+{
+    (void)state;
+    fx_tree_t t;
+    fx_tree_init(&t);
+    const char odd[] = "a<b>&\"\\\n\x01\x7f\xff\xe2\x80\xa8\xc3\xa9";
+    uint32_t id = fx_tree_name(&t, odd, sizeof odd - 1);
+    fx_tree_add_stack(&t, &id, 1, 1);
+    fx_tree_compute_totals(&t);
+    fx_arena_t a;
+    fx_arena_init(&a);
+    fx_buf_t b = FX_BUF_INIT;
+    fx_flamebearer_write(&b, fx_flamegraph_encode(&t, 0, &a), NULL, NULL, NULL, 0);
+    assert_non_null(strstr(fx_buf_cstr(&b), "[\"total\",\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n"
+                                             "\\u0001\x7f\\ufffd\\u2028\xc3\xa9\"]"));
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)b.data, b.len, 0, &jerr);
+    assert_non_null(doc);
+    json_decref(doc);
+    fx_buf_free(&b);
+    fx_arena_free(&a);
+    fx_tree_free(&t);
+}
+
 static void test_timeline_from_points(void **state)
 {
     (void)state;
@@ -208,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_diff_exact),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_large_valid_json),
+        cmocka_unit_test(test_string_escaping),
         cmocka_unit_test(test_timeline_from_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
