@@ -4,6 +4,7 @@
 #include "core/time.h"
 #include "ingester/v1/ingester.pb-c.h"
 #include "limits/limits.h"
+#include "model/callsite.h"
 #include "model/selector.h"
 #include "model/treebytes.h"
 #include "pprof/merge.h"
@@ -81,39 +82,15 @@ static void select_request(const qr_select_t *s, int64_t max_nodes, Ingester__V1
     r->max_nodes = max_nodes;
 }
 
-/* Keeps only what lies under a root-first prefix of frame names
- * (types.v1.StackTraceSelector.call_site); the prefix frames stay, as in
- * Pyroscope. Copies the selected part of src into dst. */
+/* Keeps only what lies under the call_site prefix (model/callsite.h). */
 static void call_site_filter(const fx_tree_t *src, const Types__V1__StackTraceSelector *sts,
                              fx_tree_t *dst)
 {
-    uint32_t node = FX_TREE_ROOT, dnode = FX_TREE_ROOT;
-    for (size_t i = 0; i < sts->n_call_site; i++) {
-        const char *name = sts->call_site[i]->name ? sts->call_site[i]->name : "";
-        int64_t id = fx_strtab_find(&src->names, name, strlen(name));
-        if (id < 0)
-            return;
-        node = fx_tree_find_child(src, node, (uint32_t)id);
-        if (node == FX_TREE_NONE)
-            return;
-        dnode = fx_tree_child(dst, dnode, fx_tree_name(dst, name, strlen(name)));
-    }
-    /* Depth-first copy of node's subtree (iterative: stacks can be deep). */
-    uint32_t *stack = fx_malloc((src->len + 1) * 2 * sizeof *stack);
-    size_t sp = 0;
-    stack[sp++] = node;
-    stack[sp++] = dnode;
-    while (sp) {
-        uint32_t d = stack[--sp], n = stack[--sp];
-        dst->nodes[d].self += src->nodes[n].self;
-        for (uint32_t c = src->nodes[n].first_child; c != FX_TREE_NONE; c = src->nodes[c].next_sibling) {
-            const char *name = fx_tree_name_str(src, src->nodes[c].name);
-            uint32_t dc = fx_tree_child(dst, d, fx_tree_name(dst, name, strlen(name)));
-            stack[sp++] = c;
-            stack[sp++] = dc;
-        }
-    }
-    free(stack);
+    const char **names = fx_malloc((sts->n_call_site + 1) * sizeof *names);
+    for (size_t i = 0; i < sts->n_call_site; i++)
+        names[i] = sts->call_site[i]->name ? sts->call_site[i]->name : "";
+    fx_tree_filter_call_site(src, names, sts->n_call_site, dst);
+    free(names);
 }
 
 int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *tree, fx_err_t *err)
