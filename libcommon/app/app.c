@@ -5,6 +5,7 @@
 #include "kv/etcd.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "http/query.h"
 
 #include <errno.h>
 #include <ifaddrs.h>
@@ -241,6 +242,68 @@ static int mount_metrics(fx_app_t *app, fx_err_t *err)
     return fx_http_route(app->http, "/metrics", FX_HTTP_GET, 0, serve_metrics, app, err);
 }
 
+/* --- ring pages ---------------------------------------------------------------------- */
+
+typedef struct ring_page {
+    fx_app_t *app;
+    const char *ring;  /* "ingester", "distributor" */
+    const char *title;
+} ring_page_t;
+
+static ring_page_t ring_pages[] = {
+    {NULL, "ingester", "Ingester ring"},
+    {NULL, "distributor", "Distributor ring"},
+};
+static const char *const ring_paths[] = {"/ring", "/distributor/ring"};
+
+/* GET: HTML for people, JSON for tools (Accept: application/json).
+ * POST forget=<id>: removes an (unhealthy) instance, then shows the page. */
+static void serve_ring(fx_http_req_t *req, void *ctx)
+{
+    ring_page_t *p = ctx;
+    fx_ring_t *r = fx_app_ring(p->app, p->ring);
+    fx_buf_t out = FX_BUF_INIT;
+    fx_err_t err = {0};
+
+    if (req->method_bit == FX_HTTP_POST) {
+        fx_query_t form;
+        const char *id;
+        if (fx_query_parse((const char *)req->body.data, req->body.len, req->arena, &form, &err) < 0 ||
+            !(id = fx_query_get(&form, "forget")) || !*id) {
+            fx_http_reply_error(req, FX_EINVAL, "expected a form field forget=<instance id>");
+            return;
+        }
+        if (fx_ring_forget(r, id, &err) < 0) {
+            fx_http_reply_err(req, &err);
+            return;
+        }
+        fx_log_info("instance forgotten", "ring=%s instance=%s", p->ring, fx_q(id));
+        fx_ring_refresh(r, NULL);
+    }
+    fx_ring_snapshot_t *s = fx_ring_acquire(r);
+    const char *accept = fx_http_req_header(req, "Accept");
+    if (accept && strstr(accept, "application/json")) {
+        fx_ring_render_json(r, s, fx_now_ms(), &out);
+        fx_http_reply_buf(req, 200, "application/json", &out);
+    } else {
+        fx_ring_render_html(r, s, fx_now_ms(), p->title, &out);
+        fx_http_reply_buf(req, 200, "text/html; charset=utf-8", &out);
+    }
+    fx_ring_release(r, s);
+}
+
+static int mount_rings(fx_app_t *app, fx_err_t *err)
+{
+    for (size_t i = 0; i < FX_ARRAY_LEN(ring_pages); i++) {
+        ring_pages[i].app = app;
+        int rc = fx_http_route(app->http, ring_paths[i], FX_HTTP_GET | FX_HTTP_POST, 0, serve_ring,
+                               &ring_pages[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    return FX_OK;
+}
+
 static int start_servers(fx_app_t *app, fx_err_t *err)
 {
     char addr[512];
@@ -255,7 +318,7 @@ static int start_servers(fx_app_t *app, fx_err_t *err)
     if (!(app->admin = fx_admin_mount(app->http, err)))
         return FX_EINTERNAL;
     fx_admin_set_config(app->admin, dump_config, app);
-    if (mount_metrics(app, err) < 0)
+    if (mount_metrics(app, err) < 0 || mount_rings(app, err) < 0)
         return FX_EINTERNAL;
     snprintf(addr, sizeof addr, "%s:%d",
              app->proc.grpc_listen_address[0] ? app->proc.grpc_listen_address : "0.0.0.0",

@@ -1,11 +1,13 @@
 /* etcd.c - KV backend on etcd's v3 JSON gateway (libcurl + jansson). */
 #include "kv/etcd.h"
 #include "core/mem.h"
+#include "core/time.h"
 #include "log/log.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@ typedef struct etcd_kv {
     pthread_mutex_t mu;
     etcd_watch_t *watches;
     volatile int closing;
+    _Atomic int64_t down_since; /* 0 = reachable */
 } etcd_kv_t;
 
 struct etcd_watch {
@@ -36,6 +39,16 @@ struct etcd_watch {
     size_t nknown, cknown;
     int failed;              /* the stream broke: resync */
 };
+
+static void mark(etcd_kv_t *e, int reachable)
+{
+    if (reachable) {
+        e->down_since = 0;
+    } else {
+        int64_t zero = 0;
+        atomic_compare_exchange_strong(&e->down_since, &zero, fx_now_ms());
+    }
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -157,6 +170,7 @@ static int call(etcd_kv_t *e, const char *path, const fx_buf_t *body, json_t **o
     }
     curl_easy_cleanup(c);
     fx_buf_free(&resp);
+    mark(e, rc != FX_EUNAVAIL);
     return rc;
 }
 
@@ -481,6 +495,8 @@ static void *watch_loop(void *arg)
         w->failed = 0;
         w->line.len = 0;
         curl_easy_perform(c);
+        if (!w->kv->closing)
+            mark(w->kv, 0); /* the stream broke: treat the store as away until a resync works */
         curl_easy_cleanup(c);
         fx_buf_free(&body);
         fx_buf_free(&end);
@@ -530,7 +546,14 @@ static void etcd_close(fx_kv_t *kv)
     free(e);
 }
 
-static const fx_kv_ops_t etcd_ops = {etcd_get, etcd_list, etcd_cas, etcd_del, etcd_watch, etcd_close};
+static int64_t etcd_unreachable_since(fx_kv_t *kv)
+{
+    return ((etcd_kv_t *)kv)->down_since;
+}
+
+static const fx_kv_ops_t etcd_ops = {etcd_get,   etcd_list,  etcd_cas,
+                                     etcd_del,   etcd_watch, etcd_close,
+                                     etcd_unreachable_since};
 
 fx_kv_t *fx_kv_etcd_new(const char *const *endpoints, size_t n, int64_t timeout_ms, fx_err_t *err)
 {

@@ -48,6 +48,11 @@ typedef struct fx_kv_ops {
      * it is back. */
     int (*watch)(fx_kv_t *kv, const char *prefix, fx_kv_list_fn fn, void *ctx, fx_err_t *err);
     void (*close)(fx_kv_t *kv);
+    /* 0 while the backend answers; else when it stopped answering (ms since
+     * epoch). Lets rings judge heartbeats against the last moment the store
+     * was seen, so an outage of the store does not make every instance look
+     * dead. */
+    int64_t (*unreachable_since)(fx_kv_t *kv);
 } fx_kv_ops_t;
 
 struct fx_kv {
@@ -80,6 +85,10 @@ static inline int fx_kv_watch(fx_kv_t *kv, const char *prefix, fx_kv_list_fn fn,
                               fx_err_t *err)
 {
     return kv->ops->watch(kv, prefix, fn, ctx, err);
+}
+static inline int64_t fx_kv_unreachable_since(fx_kv_t *kv)
+{
+    return kv->ops->unreachable_since ? kv->ops->unreachable_since(kv) : 0;
 }
 static inline void fx_kv_close(fx_kv_t *kv)
 {

@@ -357,6 +357,11 @@ fx_kv_t *fx_ring_kv(const fx_ring_t *r)
 
 int fx_ring_healthy(const fx_ring_t *r, const fx_ring_instance_t *in, fx_ring_op_t op, int64_t now_ms)
 {
+    /* While the KV store is away nobody can heartbeat: judge ages at the
+     * moment it went away and keep serving from the last known ring. */
+    int64_t away = fx_kv_unreachable_since(r->kv);
+    if (away > 0 && away < now_ms)
+        now_ms = away;
     if (now_ms - in->heartbeat_ms > r->timeout_ms)
         return 0;
     return in->state == FX_RING_ACTIVE || (op == FX_RING_OP_READ && in->state == FX_RING_LEAVING);

@@ -26,12 +26,26 @@ static void *configure(fx_config_t *cfg)
     return d;
 }
 
+/* In a cluster the distributor is a member of the distributor ring (which
+ * shares the tenants' global rate limits): not ready until ACTIVE there. */
+static int ready(void *ctx, fx_err_t *why)
+{
+    dist_t *d = ctx;
+    if (!d->lifecycler)
+        return FX_OK;
+    if (fx_ring_lifecycler_state(d->lifecycler) != FX_RING_ACTIVE ||
+        !fx_ring_lifecycler_registered(d->lifecycler))
+        return fx_err_set(why, FX_EUNAVAIL, "distributor: not ACTIVE in the distributor ring yet");
+    return FX_OK;
+}
+
 static int init(fx_app_t *app, void *state, fx_err_t *err)
 {
     dist_t *d = state;
     int rc;
     d->app = app;
     d->ingesters = fx_app_ring(app, "ingester");
+    fx_admin_add_ready(fx_app_admin(app), "distributor", ready, d);
     if ((rc = dist_register_push(d, err)) < 0 || (rc = dist_register_ingest(d, err)) < 0)
         return rc;
     return FX_OK;

@@ -78,6 +78,8 @@ static void parse_id(const char *s, uint8_t out[16])
 typedef struct selectors {
     fx_selector_t *v;
     size_t n;
+    fx_head_keyset_t only; /* replica deduplication: the profiles to use */
+    int has_only;
 } selectors_t;
 
 static void free_selectors(selectors_t *s)
@@ -87,12 +89,16 @@ static void free_selectors(selectors_t *s)
     free(s->v);
     s->v = NULL;
     s->n = 0;
+    if (s->has_only)
+        fx_head_keyset_free(&s->only);
+    s->has_only = 0;
 }
 
 static int parse_selectors(char **strs, size_t n, selectors_t *out, fx_err_t *err)
 {
     out->v = fx_calloc(n + 1, sizeof *out->v);
     out->n = 0;
+    out->has_only = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = fx_selector_parse(strs[i], &out->v[i], err);
         if (rc < 0) {
@@ -119,6 +125,23 @@ static int select_query(fx_call_t *call, const Ingester__V1__SelectRequest *r, s
     q->profile_type = r->profile_type_id;
     q->start_ms = r->start;
     q->end_ms = r->end;
+    if (r->only) {
+        const Ingester__V1__ProfileKeys *k = r->only;
+        if (k->n_time_ns != k->n_fingerprints || k->ids.len != k->n_fingerprints * 16) {
+            free_selectors(sels);
+            return fx_err_set(err, FX_EINVAL, "malformed profile key list");
+        }
+        fx_head_keyset_init(&sels->only);
+        sels->has_only = 1;
+        for (size_t i = 0; i < k->n_fingerprints; i++) {
+            fx_head_profile_key_t key;
+            key.fingerprint = k->fingerprints[i];
+            key.time_ns = k->time_ns[i];
+            memcpy(key.id, k->ids.data + i * 16, 16);
+            fx_head_keyset_add(&sels->only, &key);
+        }
+        q->only = &sels->only;
+    }
     return FX_OK;
 }
 
@@ -434,6 +457,38 @@ static int merge_pprof(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMes
     return FX_OK;
 }
 
+static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                               fx_err_t *err)
+{
+    ing_t *ing = call->ctx;
+    const Ingester__V1__SelectRequest *r = (const Ingester__V1__SelectRequest *)in;
+    selectors_t sels;
+    fx_head_query_t q;
+    fx_head_keys_t keys;
+    int rc;
+
+    if ((rc = select_query(call, r, &sels, &q, err)) < 0)
+        return rc;
+    rc = fx_head_profile_keys(ing->head, &q, call->arena, &keys, err);
+    free_selectors(&sels);
+    if (rc < 0)
+        return rc;
+    Ingester__V1__ProfileKeys *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    ingester__v1__profile_keys__init(resp);
+    resp->n_fingerprints = resp->n_time_ns = keys.len;
+    resp->fingerprints = fx_arena_alloc(call->arena, (keys.len + 1) * sizeof *resp->fingerprints);
+    resp->time_ns = fx_arena_alloc(call->arena, (keys.len + 1) * sizeof *resp->time_ns);
+    resp->ids.data = fx_arena_alloc(call->arena, keys.len * 16 + 1);
+    resp->ids.len = keys.len * 16;
+    for (size_t i = 0; i < keys.len; i++) {
+        resp->fingerprints[i] = keys.v[i].fingerprint;
+        resp->time_ns[i] = keys.v[i].time_ns;
+        memcpy(resp->ids.data + i * 16, keys.v[i].id, 16);
+    }
+    *out = &resp->base;
+    return FX_OK;
+}
+
 /* --- registration --------------------------------------------------------------------- */
 
 #define METHOD(name, fn) {"/ingester.v1.IngesterService/" name, name, fn}
@@ -453,6 +508,7 @@ int ing_register_rpcs(ing_t *ing, fx_err_t *err)
         METHOD("MergeSeries", merge_series),
         METHOD("MergePprof", merge_pprof),
         METHOD("ProfileStats", profile_stats),
+        METHOD("SelectProfileKeys", select_profile_keys),
     };
     const ProtobufCServiceDescriptor *svc = &ingester__v1__ingester_service__descriptor;
     for (size_t i = 0; i < FX_ARRAY_LEN(methods); i++) {

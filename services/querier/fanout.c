@@ -1,5 +1,19 @@
-/* fanout.c - parallel calls to the ingesters of the ring. */
+/*
+ * fanout.c - parallel calls to the ingesters of the ring, and the replica
+ * deduplication that keeps answers exact with replication factor > 1.
+ *
+ * Every profile is written to RF ingesters, so asking all of them and
+ * summing would count it RF times. With RF > 1 a select runs in two
+ * phases: each ingester lists the keys (series fingerprint, time, profile
+ * id) of the profiles it would use; the querier assigns every distinct key
+ * to exactly one ingester that holds it (the least loaded), and each
+ * ingester then merges only its assigned profiles. A profile that reached
+ * only some replicas (quorum writes, an ingester that was down) is still
+ * counted once, and an ingester that fails is tolerated as long as at most
+ * RF - quorum of them do.
+ */
 #include "querier.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "log/log.h"
@@ -26,50 +40,100 @@ static void *run_job(void *arg)
     return NULL;
 }
 
-int qr_fanout(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *req,
-              const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
+/* Runs method on every result slot with rc == 0 (reqs[i] NULL = skip). */
+static void run_all(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *const *reqs,
+                    const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out)
 {
-    fx_ring_snapshot_t *s = fx_ring_acquire(q->ingesters);
-    int64_t now = fx_now_ms();
-    size_t n = 0;
-    int rc = FX_OK;
-
-    out->v = fx_calloc(s->ninstances + 1, sizeof *out->v);
-    out->n = 0;
-    for (size_t i = 0; i < s->ninstances; i++) {
-        if (!fx_ring_healthy(q->ingesters, &s->instances[i], FX_RING_OP_READ, now))
+    job_t *jobs = fx_calloc(out->n + 1, sizeof *jobs);
+    size_t active = 0;
+    for (size_t i = 0; i < out->n; i++)
+        if (reqs[i] && out->v[i].rc == FX_OK)
+            active++;
+    for (size_t i = 0; i < out->n; i++) {
+        if (!reqs[i] || out->v[i].rc != FX_OK)
             continue;
-        qr_result_t *r = &out->v[n++];
-        r->addr = fx_strdup(s->instances[i].addr);
-        fx_arena_init(&r->arena);
-    }
-    out->n = n;
-    size_t unhealthy = s->ninstances - n;
-    fx_ring_release(q->ingesters, s);
-    if (unhealthy)
-        /* With replication factor 1 an unhealthy ingester's data is simply
-         * not there: say so instead of answering with partial data. */
-        return fx_err_set(err, FX_EUNAVAIL, "%zu ingester(s) in the ring are unhealthy; the answer "
-                          "would be incomplete", unhealthy);
-    if (n == 0)
-        return FX_OK; /* no ingesters: no data */
-    job_t *jobs = fx_calloc(n, sizeof *jobs);
-    for (size_t i = 0; i < n; i++) {
-        jobs[i] = (job_t){q, tenant, method, req, resp_desc, &out->v[i], 0};
-        if (n == 1)
+        jobs[i] = (job_t){q, tenant, method, reqs[i], resp_desc, &out->v[i], 0};
+        if (active == 1)
             run_job(&jobs[i]);
         else
             pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i]);
     }
-    for (size_t i = 0; n > 1 && i < n; i++)
-        pthread_join(jobs[i].thread, NULL);
+    for (size_t i = 0; active > 1 && i < out->n; i++)
+        if (reqs[i] && jobs[i].thread)
+            pthread_join(jobs[i].thread, NULL);
     free(jobs);
-    for (size_t i = 0; i < n && rc == FX_OK; i++)
+}
+
+/* How many ingesters may fail before an answer could miss profiles: with
+ * quorum writes every profile is on at least quorum replicas. */
+static size_t max_failures(qr_t *q)
+{
+    int rf = fx_app_replication_factor(q->app);
+    return rf > 1 ? (size_t)(rf - (rf / 2 + 1)) : 0;
+}
+
+/* Fills out with one slot per ingester of the ring; unhealthy ones are
+ * marked failed. */
+static void targets(qr_t *q, qr_results_t *out)
+{
+    fx_ring_snapshot_t *s = fx_ring_acquire(q->ingesters);
+    int64_t now = fx_now_ms();
+    out->v = fx_calloc(s->ninstances + 1, sizeof *out->v);
+    out->n = s->ninstances;
+    for (size_t i = 0; i < s->ninstances; i++) {
+        qr_result_t *r = &out->v[i];
+        r->addr = fx_strdup(s->instances[i].addr);
+        fx_arena_init(&r->arena);
+        if (!fx_ring_healthy(q->ingesters, &s->instances[i], FX_RING_OP_READ, now))
+            r->rc = fx_err_set(&r->err, FX_EUNAVAIL, "ingester %s is unhealthy in the ring",
+                               s->instances[i].id);
+    }
+    fx_ring_release(q->ingesters, s);
+}
+
+/* Fails if more ingesters failed than replication tolerates; otherwise
+ * drops the failed slots so callers only see answers. */
+static int settle(qr_t *q, qr_results_t *out, fx_err_t *err)
+{
+    size_t failed = 0, k = 0;
+    const qr_result_t *first = NULL;
+    for (size_t i = 0; i < out->n; i++)
         if (out->v[i].rc < 0) {
-            rc = out->v[i].rc;
-            *err = out->v[i].err;
+            failed++;
+            if (!first)
+                first = &out->v[i];
         }
-    return rc;
+    if (failed > max_failures(q)) {
+        int rf = fx_app_replication_factor(q->app);
+        return fx_err_set(err, first->rc == FX_EUNAVAIL || failed > 1 ? FX_EUNAVAIL : first->rc,
+                          "%zu of %zu ingesters failed (replication factor %d tolerates %zu): %s",
+                          failed, out->n, rf, max_failures(q), first->err.msg);
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        if (out->v[i].rc < 0) {
+            if (failed)
+                fx_log_warn("query tolerates a failed ingester", "addr=%s err=%s", out->v[i].addr,
+                            fx_q(out->v[i].err.msg));
+            fx_arena_free(&out->v[i].arena);
+            free((char *)out->v[i].addr);
+            continue;
+        }
+        out->v[k++] = out->v[i];
+    }
+    out->n = k;
+    return FX_OK;
+}
+
+int qr_fanout(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
+{
+    targets(q, out);
+    const ProtobufCMessage **reqs = fx_calloc(out->n + 1, sizeof *reqs);
+    for (size_t i = 0; i < out->n; i++)
+        reqs[i] = req;
+    run_all(q, tenant, method, reqs, resp_desc, out);
+    free(reqs);
+    return settle(q, out, err);
 }
 
 void qr_results_free(qr_results_t *r)
@@ -81,4 +145,179 @@ void qr_results_free(qr_results_t *r)
     free(r->v);
     r->v = NULL;
     r->n = 0;
+}
+
+/* --- deduplication -------------------------------------------------------------- */
+
+typedef struct key {
+    uint64_t fingerprint;
+    int64_t time_ns;
+    uint8_t id[16];
+} pkey_t;
+
+/* Distinct keys with the set of ingesters holding each (bit i = slot i;
+ * beyond 64 slots only the first 64 can be chosen). */
+typedef struct keytab {
+    pkey_t *keys;
+    uint64_t *holders;
+    uint32_t *slots; /* open addressing: index + 1, 0 = empty */
+    size_t n, cap, nslots;
+} keytab_t;
+
+static uint64_t key_hash(const pkey_t *k)
+{
+    return fx_hash64(k, sizeof *k, 0x5eed);
+}
+
+static void keytab_grow(keytab_t *t)
+{
+    size_t ns = t->nslots ? t->nslots * 2 : 1024;
+    uint32_t *slots = fx_calloc(ns, sizeof *slots);
+    for (size_t i = 0; i < t->n; i++) {
+        size_t j = key_hash(&t->keys[i]) & (ns - 1);
+        while (slots[j])
+            j = (j + 1) & (ns - 1);
+        slots[j] = (uint32_t)i + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = ns;
+}
+
+static void keytab_add(keytab_t *t, const pkey_t *k, size_t holder)
+{
+    if ((t->n + 1) * 2 > t->nslots)
+        keytab_grow(t);
+    size_t j = key_hash(k) & (t->nslots - 1);
+    while (t->slots[j]) {
+        size_t i = t->slots[j] - 1;
+        if (memcmp(&t->keys[i], k, sizeof *k) == 0) {
+            if (holder < 64)
+                t->holders[i] |= 1ULL << holder;
+            return;
+        }
+        j = (j + 1) & (t->nslots - 1);
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap;
+        FX_GROW(t->keys, cap, t->n + 1);
+        t->holders = fx_realloc(t->holders, cap * sizeof *t->holders);
+        t->cap = cap;
+    }
+    t->keys[t->n] = *k;
+    t->holders[t->n] = holder < 64 ? 1ULL << holder : 0;
+    t->slots[j] = (uint32_t)++t->n;
+}
+
+static void keytab_free(keytab_t *t)
+{
+    free(t->keys);
+    free(t->holders);
+    free(t->slots);
+}
+
+int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
+                     Ingester__V1__SelectRequest *sel, qr_make_req_fn make_req, void *ctx,
+                     const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
+{
+    int rc;
+    if (fx_app_replication_factor(q->app) <= 1) {
+        /* One copy of every profile: nothing to deduplicate. */
+        return qr_fanout(q, tenant, method, make_req(ctx, sel), resp_desc, out, err);
+    }
+    qr_results_t keys;
+    if ((rc = qr_fanout(q, tenant, "/ingester.v1.IngesterService/SelectProfileKeys", &sel->base,
+                        &ingester__v1__profile_keys__descriptor, &keys, err)) < 0) {
+        qr_results_free(&keys);
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    keytab_t t = {0};
+    for (size_t i = 0; i < keys.n; i++) {
+        const Ingester__V1__ProfileKeys *k = (const Ingester__V1__ProfileKeys *)keys.v[i].resp;
+        if (k->n_time_ns != k->n_fingerprints || k->ids.len != k->n_fingerprints * 16)
+            continue; /* malformed answer: this ingester provides nothing */
+        for (size_t j = 0; j < k->n_fingerprints; j++) {
+            pkey_t key;
+            memset(&key, 0, sizeof key);
+            key.fingerprint = k->fingerprints[j];
+            key.time_ns = k->time_ns[j];
+            memcpy(key.id, k->ids.data + j * 16, 16);
+            keytab_add(&t, &key, i);
+        }
+    }
+    /* Assign each key to its least-loaded holder. */
+    size_t *load = fx_calloc(keys.n + 1, sizeof *load);
+    uint32_t *owner = fx_malloc((t.n + 1) * sizeof *owner);
+    for (size_t i = 0; i < t.n; i++) {
+        size_t best = SIZE_MAX;
+        for (size_t h = 0; h < keys.n && h < 64; h++)
+            if ((t.holders[i] >> h & 1) && (best == SIZE_MAX || load[h] < load[best]))
+                best = h;
+        if (best == SIZE_MAX)
+            best = 0; /* unreachable: every key came from some holder */
+        owner[i] = (uint32_t)best;
+        load[best]++;
+    }
+    /* Phase 2: each ingester merges exactly its assigned profiles. */
+    out->n = keys.n;
+    out->v = fx_calloc(keys.n + 1, sizeof *out->v);
+    const ProtobufCMessage **reqs = fx_calloc(keys.n + 1, sizeof *reqs);
+    Ingester__V1__SelectRequest *sels = fx_calloc(keys.n + 1, sizeof *sels);
+    Ingester__V1__ProfileKeys *only = fx_calloc(keys.n + 1, sizeof *only);
+    for (size_t h = 0; h < keys.n; h++) {
+        out->v[h].addr = fx_strdup(keys.v[h].addr);
+        fx_arena_init(&out->v[h].arena);
+        if (!load[h])
+            continue;
+        Ingester__V1__ProfileKeys *o = &only[h];
+        ingester__v1__profile_keys__init(o);
+        o->fingerprints = fx_malloc(load[h] * sizeof *o->fingerprints);
+        o->time_ns = fx_malloc(load[h] * sizeof *o->time_ns);
+        o->ids.data = fx_malloc(load[h] * 16);
+        for (size_t i = 0; i < t.n; i++) {
+            if (owner[i] != h)
+                continue;
+            size_t n = o->n_fingerprints++;
+            o->fingerprints[n] = t.keys[i].fingerprint;
+            o->time_ns[n] = t.keys[i].time_ns;
+            memcpy(o->ids.data + n * 16, t.keys[i].id, 16);
+        }
+        o->n_time_ns = o->n_fingerprints;
+        o->ids.len = o->n_fingerprints * 16;
+        sels[h] = *sel;
+        sels[h].only = o;
+        reqs[h] = make_req(ctx, &sels[h]);
+    }
+    run_all(q, tenant, method, reqs, resp_desc, out);
+    /* Ingesters with nothing assigned took no part. */
+    size_t k = 0;
+    rc = FX_OK;
+    for (size_t h = 0; h < out->n; h++) {
+        if (!reqs[h]) {
+            fx_arena_free(&out->v[h].arena);
+            free((char *)out->v[h].addr);
+            continue;
+        }
+        if (out->v[h].rc < 0 && rc == FX_OK) {
+            /* It just listed its keys: failing now loses them; report it. */
+            rc = out->v[h].rc;
+            *err = out->v[h].err;
+        }
+        out->v[k++] = out->v[h];
+    }
+    out->n = k;
+    for (size_t h = 0; h < keys.n; h++) {
+        free(only[h].fingerprints);
+        free(only[h].time_ns);
+        free(only[h].ids.data);
+    }
+    free(only);
+    free(sels);
+    free(reqs);
+    free(owner);
+    free(load);
+    keytab_free(&t);
+    qr_results_free(&keys);
+    return rc;
 }

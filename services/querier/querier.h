@@ -9,6 +9,7 @@
 
 #include "app/app.h"
 #include "core/call.h"
+#include "ingester/v1/ingester.pb-c.h"
 #include "model/profile_type.h"
 #include "model/tree.h"
 #include "querier/v1/querier.pb-c.h"
@@ -51,6 +52,17 @@ typedef struct qr_results {
 int qr_fanout(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *req,
               const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err);
 void qr_results_free(qr_results_t *r);
+
+/* Builds the request of a select RPC around sel (which the callee may
+ * modify per ingester: sel->only). The returned message must stay valid
+ * until qr_fanout_select returns; it may point into ctx. */
+typedef const ProtobufCMessage *(*qr_make_req_fn)(void *ctx, Ingester__V1__SelectRequest *sel);
+
+/* A select across ingesters, deduplicated across replicas when the
+ * replication factor is above 1 (see fanout.c). */
+int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
+                     Ingester__V1__SelectRequest *sel, qr_make_req_fn make_req, void *ctx,
+                     const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err);
 
 /* ---- shared request checks (select.c) ---------------------------------------- */
 

@@ -93,6 +93,27 @@ static void call_site_filter(const fx_tree_t *src, const Types__V1__StackTraceSe
     free(names);
 }
 
+static const ProtobufCMessage *select_itself(void *ctx, Ingester__V1__SelectRequest *sel)
+{
+    (void)ctx;
+    return &sel->base;
+}
+
+/* MergeSeries wraps the select: one wrapper per ingester, from ctx's arena. */
+typedef struct series_ctx {
+    fx_arena_t *arena;
+    const Ingester__V1__SelectSeriesRequest *tmpl;
+} series_ctx_t;
+
+static const ProtobufCMessage *series_request(void *ctx, Ingester__V1__SelectRequest *sel)
+{
+    series_ctx_t *c = ctx;
+    Ingester__V1__SelectSeriesRequest *r = fx_arena_alloc(c->arena, sizeof *r);
+    *r = *c->tmpl;
+    r->select = sel;
+    return &r->base;
+}
+
 int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *tree, fx_err_t *err)
 {
     Ingester__V1__SelectRequest r;
@@ -106,8 +127,9 @@ int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *
     /* With a call-site filter the ingesters must not truncate: "other"
      * would swallow the frames the filter looks for. */
     select_request(s, s->stack_trace_selector ? 0 : s->max_nodes, &r);
-    if ((rc = qr_fanout(q, tenant, "/ingester.v1.IngesterService/MergeStacktraces", &r.base,
-                        &ingester__v1__merge_stacktraces_response__descriptor, &res, err)) < 0)
+    if ((rc = qr_fanout_select(q, tenant, "/ingester.v1.IngesterService/MergeStacktraces", &r,
+                               select_itself, NULL, &ingester__v1__merge_stacktraces_response__descriptor,
+                               &res, err)) < 0)
         goto out;
     fx_tree_t merged, *target = tree;
     int filter = s->stack_trace_selector && s->stack_trace_selector->n_call_site > 0;
@@ -226,8 +248,10 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
     r.step_ms = step_ms;
     r.aggregation = avg ? TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_AVERAGE
                         : TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_SUM;
-    if ((rc = qr_fanout(q, tenant, "/ingester.v1.IngesterService/MergeSeries", &r.base,
-                        &querier__v1__select_series_response__descriptor, &res, err)) < 0)
+    series_ctx_t sc = {a, &r};
+    if ((rc = qr_fanout_select(q, tenant, "/ingester.v1.IngesterService/MergeSeries", &sel,
+                               series_request, &sc, &querier__v1__select_series_response__descriptor,
+                               &res, err)) < 0)
         goto out;
     size_t cap = 0;
     for (size_t i = 0; i < res.n; i++)
@@ -271,8 +295,9 @@ int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *
     if (s->empty)
         return FX_OK;
     select_request(s, s->max_nodes, &r);
-    if ((rc = qr_fanout(q, tenant, "/ingester.v1.IngesterService/MergePprof", &r.base,
-                        &ingester__v1__merge_pprof_response__descriptor, &res, err)) < 0)
+    if ((rc = qr_fanout_select(q, tenant, "/ingester.v1.IngesterService/MergePprof", &r,
+                               select_itself, NULL, &ingester__v1__merge_pprof_response__descriptor,
+                               &res, err)) < 0)
         goto out;
     if (res.n > 1) {
         fx_slice_t *parts = fx_calloc(res.n, sizeof *parts);
