@@ -8,10 +8,12 @@
 #include "core/time.h"
 #include "ingester/v1/ingester.pb-c.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "pprof/validate.h"
 #include "split.h"
 #include "write.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -90,6 +92,31 @@ static Types__V1__LabelPair **to_pairs(const fx_labels_t *l, fx_arena_t *a)
     return v;
 }
 
+/* Counters, registered once. Label values come from small fixed sets. */
+static struct {
+    fx_counter_t *profiles, *bytes, *series;
+    fx_counter_vec_t *discarded;
+} m;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
+{
+    fx_registry_t *r = fx_metrics_default();
+    m.profiles = fx_counter(r, "fornax_distributor_received_profiles_total",
+                            "Profiles accepted by the distributor (before splitting).");
+    m.bytes = fx_counter(r, "fornax_distributor_received_bytes_total",
+                         "Uncompressed pprof bytes accepted by the distributor.");
+    m.series = fx_counter(r, "fornax_distributor_series_profiles_total",
+                          "Series profiles written to ingesters (after splitting by sample labels).");
+    m.discarded = fx_counter_vec(r, "fornax_distributor_discarded_profiles_total",
+                                 "Profiles refused, by reason.", "reason");
+}
+
+static void discard(const char *reason, size_t n)
+{
+    fx_counter_add_u64(fx_counter_vec_get(m.discarded, reason), n);
+}
+
 int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n, fx_arena_t *a,
               fx_err_t *err)
 {
@@ -97,6 +124,7 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
     double total_bytes = 0;
     int rc;
 
+    pthread_once(&metrics_once, metrics_init);
     if (n == 0)
         return fx_err_set(err, FX_EINVAL, "no profiles received");
     for (size_t i = 0; i < n; i++)
@@ -109,11 +137,13 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
             rate /= (double)healthy;
     }
     if (!ratelimit_allow(&d->rl, tenant, total_bytes, rate, lim->ingestion_burst_size_mb * FX_LIMITS_MB,
-                         fx_mono_ns()))
+                         fx_mono_ns())) {
+        discard("rate_limited", n);
         return fx_err_set(err, FX_ELIMIT,
                           "push rate limit (ingestion_rate_mb=%g, ingestion_burst_size_mb=%g) reached "
                           "for tenant %s while pushing %.0f bytes: slow down or ask for a higher limit",
                           lim->ingestion_rate_mb, lim->ingestion_burst_size_mb, tenant, total_bytes);
+    }
 
     fx_pprof_limits_t plim = {
         (size_t)lim->max_profile_stacktrace_samples, (size_t)lim->max_profile_stacktrace_sample_labels,
@@ -163,7 +193,14 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
         }
     }
     rc = write_batch_send(d, tenant, &batch, err);
+    if (rc == FX_OK) {
+        fx_counter_add_u64(m.profiles, n);
+        fx_counter_add(m.bytes, total_bytes);
+        fx_counter_add_u64(m.series, batch.n);
+    }
 out:
+    if (rc < 0)
+        discard(rc == FX_EINVAL ? "invalid" : rc == FX_ELIMIT ? "series_limit" : "write_failed", n);
     write_batch_free(&batch);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "ingester.h"
 #include "core/mem.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,36 @@ static int ready(void *ctx, fx_err_t *why)
     return FX_OK;
 }
 
+/* Scrape-time gauges over the head's counters. */
+#define HEAD_STAT(field)                                                                     \
+    static int stat_##field(void *ctx, double *v)                                           \
+    {                                                                                        \
+        fx_head_stats_t st;                                                                  \
+        fx_head_stats(((ing_t *)ctx)->head, &st);                                            \
+        *v = (double)st.field;                                                               \
+        return 0;                                                                            \
+    }
+HEAD_STAT(profiles)
+HEAD_STAT(samples)
+HEAD_STAT(series)
+HEAD_STAT(stack_nodes)
+HEAD_STAT(bytes_written)
+
+static void register_metrics(ing_t *ing)
+{
+    fx_registry_t *r = fx_metrics_default();
+    fx_counter_func(r, "fornax_ingester_appended_profiles_total",
+                    "Profiles appended to the head since start.", stat_profiles, ing);
+    fx_counter_func(r, "fornax_ingester_appended_samples_total",
+                    "Samples appended to the head since start.", stat_samples, ing);
+    fx_counter_func(r, "fornax_ingester_head_bytes_written_total",
+                    "Bytes written to RocksDB by appends since start.", stat_bytes_written, ing);
+    fx_gauge_func(r, "fornax_ingester_head_series", "Series created in the head since start.",
+                  stat_series, ing);
+    fx_gauge_func(r, "fornax_ingester_head_stack_nodes", "Stack tree nodes created since start.",
+                  stat_stack_nodes, ing);
+}
+
 static int init(fx_app_t *app, void *state, fx_err_t *err)
 {
     ing_t *ing = state;
@@ -53,6 +84,7 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     if ((rc = fx_head_open(fx_app_data_path(app, "head"), &ho, &ing->head, err)) < 0)
         return fx_err_prefix(err, "ingester head");
     ing->ring = fx_app_ring(app, "ingester");
+    register_metrics(ing);
     fx_admin_add_ready(fx_app_admin(app), "ingester", ready, ing);
     return ing_register_rpcs(ing, err);
 }
