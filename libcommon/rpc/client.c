@@ -17,16 +17,23 @@
  */
 #include <grpc/support/alloc.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/time.h"
 #include "rpc/internal.h"
 #include "rpc/rpc.h"
+
+/* How long a revive waits for the new connection. */
+#define FX__RPC_REVIVE_WAIT_MS 250
 
 struct fx_rpc_client {
     char *target;
     grpc_channel *ch;
+    _Atomic int64_t unavailable_ms; /* wall clock of the first UNAVAILABLE since the last revive, 0 = none */
 };
 
 fx_rpc_client_t *fx_rpc_client_new_opts(const char *target, size_t max_msg_bytes)
@@ -77,6 +84,24 @@ void fx_rpc_client_free(fx_rpc_client_t *c)
     free(c->target);
     free(c);
     fx__rpc_lib_unref();
+}
+
+void fx_rpc_client_revive(fx_rpc_client_t *c, int64_t alive_ms)
+{
+    int64_t down = atomic_load(&c->unavailable_ms);
+    if (!down || alive_ms <= down)
+        return;
+    /* Calls fail fast while the channel is not connected: dial now and give
+     * the dial a moment, so this call and those racing it reach the peer.
+     * Bounded, because the peer may be alive for the ring yet unreachable
+     * from here; then only a newer sign of life tries again. */
+    grpc_channel_reset_connect_backoff(c->ch);
+    int64_t t0 = fx_mono_ns();
+    grpc_connectivity_state st;
+    while ((st = grpc_channel_check_connectivity_state(c->ch, 1)) != GRPC_CHANNEL_READY &&
+           fx_mono_ns() - t0 < FX__RPC_REVIVE_WAIT_MS * 1000000LL)
+        usleep(2000);
+    atomic_compare_exchange_strong(&c->unavailable_ms, &down, st == GRPC_CHANNEL_READY ? 0 : fx_now_ms());
 }
 
 /* The exact FX code from the server's trailer, if it is present and agrees
@@ -162,6 +187,12 @@ int fx_rpc_invoke(fx_rpc_client_t *c, const char *method, const char *tenant,
     FX_ASSERT(ev.type == GRPC_OP_COMPLETE);
 
     if (status != GRPC_STATUS_OK) {
+        if (status == GRPC_STATUS_UNAVAILABLE) {
+            /* The start of the outage: calls failing later may only be
+             * waiting out the backoff of a peer that is back already. */
+            int64_t none = 0;
+            atomic_compare_exchange_strong(&c->unavailable_ms, &none, fx_now_ms());
+        }
         rc = error_code(status, &trailers);
         size_t n = GRPC_SLICE_LENGTH(details);
         if (n)

@@ -33,6 +33,7 @@ typedef struct target {
     dist_t *d;
     const char *tenant;
     const char *addr;
+    int64_t heartbeat_ms;
     Ingester__V1__SeriesProfile **profiles;
     size_t n, cap;
     int rc;
@@ -47,11 +48,15 @@ static void *push_one(void *arg)
     Ingester__V1__PushRequest req = INGESTER__V1__PUSH_REQUEST__INIT;
     ProtobufCMessage *resp;
 
+    fx_rpc_client_t *c = fx_rpc_pool_get(fx_app_pool(t->d->app), t->addr);
+
     fx_arena_init(&a);
     req.n_profiles = t->n;
     req.profiles = t->profiles;
-    t->rc = fx_rpc_invoke(fx_rpc_pool_get(fx_app_pool(t->d->app), t->addr),
-                          "/ingester.v1.IngesterService/Push", t->tenant, &req.base,
+    /* A restarted ingester heartbeats before our channel's reconnect
+     * backoff ends: dial it now, or it would miss writes for seconds. */
+    fx_rpc_client_revive(c, t->heartbeat_ms);
+    t->rc = fx_rpc_invoke(c, "/ingester.v1.IngesterService/Push", t->tenant, &req.base,
                           &ingester__v1__push_response__descriptor, &a, &resp,
                           t->d->opts.push_timeout_ns / 1000000, &t->err);
     fx_arena_free(&a);
@@ -110,6 +115,7 @@ int write_batch_send(dist_t *d, const char *tenant, write_batch_t *b, fx_err_t *
         t->d = d;
         t->tenant = tenant;
         t->addr = s->instances[k].addr;
+        t->heartbeat_ms = s->instances[k].heartbeat_ms;
         active++;
         last = k;
     }

@@ -87,6 +87,9 @@ static void targets(qr_t *q, qr_results_t *out)
         if (!fx_ring_healthy(q->ingesters, &s->instances[i], FX_RING_OP_READ, now))
             r->rc = fx_err_set(&r->err, FX_EUNAVAIL, "ingester %s is unhealthy in the ring",
                                s->instances[i].id);
+        else /* back after a restart: dial it now rather than after the backoff */
+            fx_rpc_client_revive(fx_rpc_pool_get(fx_app_pool(q->app), r->addr),
+                                 s->instances[i].heartbeat_ms);
     }
     fx_ring_release(q->ingesters, s);
 }
@@ -216,13 +219,29 @@ static void keytab_free(keytab_t *t)
     free(t->slots);
 }
 
+/* Ingesters in the ring (healthy or not). */
+static size_t ring_size(qr_t *q)
+{
+    fx_ring_snapshot_t *s = fx_ring_acquire(q->ingesters);
+    size_t n = s->ninstances;
+    fx_ring_release(q->ingesters, s);
+    return n;
+}
+
 int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
                      Ingester__V1__SelectRequest *sel, qr_make_req_fn make_req, void *ctx,
                      const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
 {
     int rc;
+    /* A tree an ingester truncates to max_nodes is exact only when it is
+     * the whole answer: merging truncated parts is not truncating the
+     * merge (a node cut into "other" on each ingester may be above the
+     * threshold once summed). When several ingesters contribute they send
+     * whole trees and the querier truncates once. */
     if (fx_app_replication_factor(q->app) <= 1) {
         /* One copy of every profile: nothing to deduplicate. */
+        if (ring_size(q) > 1)
+            sel->max_nodes = 0;
         return qr_fanout(q, tenant, method, make_req(ctx, sel), resp_desc, out, err);
     }
     qr_results_t keys;
@@ -265,6 +284,9 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
     const ProtobufCMessage **reqs = fx_calloc(keys.n + 1, sizeof *reqs);
     Ingester__V1__SelectRequest *sels = fx_calloc(keys.n + 1, sizeof *sels);
     Ingester__V1__ProfileKeys *only = fx_calloc(keys.n + 1, sizeof *only);
+    size_t merging = 0;
+    for (size_t h = 0; h < keys.n; h++)
+        merging += load[h] > 0;
     for (size_t h = 0; h < keys.n; h++) {
         out->v[h].addr = fx_strdup(keys.v[h].addr);
         fx_arena_init(&out->v[h].arena);
@@ -287,6 +309,8 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
         o->ids.len = o->n_fingerprints * 16;
         sels[h] = *sel;
         sels[h].only = o;
+        if (merging > 1)
+            sels[h].max_nodes = 0;
         reqs[h] = make_req(ctx, &sels[h]);
     }
     run_all(q, tenant, method, reqs, resp_desc, out);

@@ -637,6 +637,51 @@ static void test_closed_port_unavailable(void **state)
     fx_rpc_client_free(c);
 }
 
+/* A peer that comes back while the channel waits out its reconnect
+ * backoff: revived (the ring saw it alive), the next calls reach it. */
+static void test_revive_skips_backoff(void **state)
+{
+    (void)state;
+    int port = closed_port();
+    char t[64], addr[64];
+    snprintf(t, sizeof t, "127.0.0.1:%d", port);
+    fx_rpc_client_t *c = fx_rpc_client_new(t);
+    req_t q;
+    fx_arena_t a;
+    fx_err_t err = {0};
+    Ingester__V1__PushRequest *out;
+    fx_arena_init(&a);
+    req_init(&q, "x", 0, NULL, 0);
+    /* About 3 s of failures grows the backoff to its 2 s cap. */
+    for (int i = 0; i < 30; i++) {
+        assert_int_equal(call(c, M_ECHO, NULL, &q, &a, &out, 5000, &err), FX_EUNAVAIL);
+        usleep(100000);
+    }
+    fx_rpc_server_t *s = NULL;
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    assert_int_equal(fx_rpc_server_new(addr, 2, 0, &s, &err), FX_OK);
+    register_all(s);
+    assert_int_equal(fx_rpc_server_start(s, &err), FX_OK);
+    /* A sign of life older than the failures changes nothing. */
+    fx_rpc_client_revive(c, 1);
+    fx_rpc_client_revive(c, fx_now_ms());
+    int ok = 0, tries = 0;
+    int64_t t0 = fx_mono_ns();
+    while (!ok && fx_mono_ns() - t0 < 2500 * 1000000LL) {
+        ok = call(c, M_ECHO, NULL, &q, &a, &out, 5000, &err) == FX_OK;
+        tries++;
+        if (!ok)
+            usleep(10000);
+    }
+    /* The first call after the revive reaches it: no 2 s backoff to wait out. */
+    assert_true(ok);
+    assert_int_equal(tries, 1);
+    fx_arena_free(&a);
+    fx_rpc_client_free(c);
+    fx_rpc_server_stop(s, 100);
+    fx_rpc_server_free(s);
+}
+
 typedef struct pool_arg {
     fx_rpc_pool_t *pool;
     fx_rpc_client_t *got[16];
@@ -713,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_stop_grace_expires),
         cmocka_unit_test(test_closed_port_unavailable),
+        cmocka_unit_test(test_revive_skips_backoff),
         cmocka_unit_test(test_pool),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
