@@ -440,11 +440,12 @@ out:
             app->modules[i]->destroy(app->states[i]);
     fx_http_server_free(app->http);
     fx_rpc_server_free(app->rpc);
+    /* The KV first: closing it stops the watches that call into the rings. */
+    fx_kv_close(app->kv);
     for (size_t i = 0; i < app->nrings; i++)
         fx_ring_free(app->rings[i]);
     if (app->pool)
         fx_rpc_pool_free(app->pool);
-    fx_kv_close(app->kv);
     for (size_t i = 0; i < app->npaths; i++)
         free(app->paths[i]);
     fx_limits_registry_free(app->limits);

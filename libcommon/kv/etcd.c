@@ -24,6 +24,10 @@ typedef struct etcd_kv {
     etcd_watch_t *watches;
     volatile int closing;
     _Atomic int64_t down_since; /* 0 = reachable */
+    /* The last outage that ended; written start, then end, then gen, so a
+     * reader that sees gen unchanged around its reads got one pair. */
+    _Atomic int64_t outage_start, outage_end;
+    _Atomic uint64_t outage_gen;
 } etcd_kv_t;
 
 struct etcd_watch {
@@ -43,7 +47,13 @@ struct etcd_watch {
 static void mark(etcd_kv_t *e, int reachable)
 {
     if (reachable) {
-        e->down_since = 0;
+        int64_t since = atomic_exchange(&e->down_since, 0);
+        if (since) {
+            atomic_fetch_add(&e->outage_gen, 1); /* odd: being written */
+            atomic_store(&e->outage_start, since);
+            atomic_store(&e->outage_end, fx_now_ms());
+            atomic_fetch_add(&e->outage_gen, 1);
+        }
     } else {
         int64_t zero = 0;
         atomic_compare_exchange_strong(&e->down_since, &zero, fx_now_ms());
@@ -551,9 +561,20 @@ static int64_t etcd_unreachable_since(fx_kv_t *kv)
     return ((etcd_kv_t *)kv)->down_since;
 }
 
+static void etcd_last_outage(fx_kv_t *kv, int64_t *start_ms, int64_t *end_ms)
+{
+    etcd_kv_t *e = (etcd_kv_t *)kv;
+    uint64_t gen;
+    do {
+        gen = atomic_load(&e->outage_gen);
+        *start_ms = atomic_load(&e->outage_start);
+        *end_ms = atomic_load(&e->outage_end);
+    } while ((gen & 1) || gen != atomic_load(&e->outage_gen));
+}
+
 static const fx_kv_ops_t etcd_ops = {etcd_get,   etcd_list,  etcd_cas,
                                      etcd_del,   etcd_watch, etcd_close,
-                                     etcd_unreachable_since};
+                                     etcd_unreachable_since, etcd_last_outage};
 
 fx_kv_t *fx_kv_etcd_new(const char *const *endpoints, size_t n, int64_t timeout_ms, fx_err_t *err)
 {

@@ -53,6 +53,10 @@ typedef struct fx_kv_ops {
      * was seen, so an outage of the store does not make every instance look
      * dead. */
     int64_t (*unreachable_since)(fx_kv_t *kv);
+    /* The last outage that ended: [*start_ms, *end_ms), both 0 if none. An
+     * instance could not heartbeat then either, so rings do not count that
+     * time against it (its next heartbeat may take a period to arrive). */
+    void (*last_outage)(fx_kv_t *kv, int64_t *start_ms, int64_t *end_ms);
 } fx_kv_ops_t;
 
 struct fx_kv {
@@ -89,6 +93,12 @@ static inline int fx_kv_watch(fx_kv_t *kv, const char *prefix, fx_kv_list_fn fn,
 static inline int64_t fx_kv_unreachable_since(fx_kv_t *kv)
 {
     return kv->ops->unreachable_since ? kv->ops->unreachable_since(kv) : 0;
+}
+static inline void fx_kv_last_outage(fx_kv_t *kv, int64_t *start_ms, int64_t *end_ms)
+{
+    *start_ms = *end_ms = 0;
+    if (kv->ops->last_outage)
+        kv->ops->last_outage(kv, start_ms, end_ms);
 }
 static inline void fx_kv_close(fx_kv_t *kv)
 {

@@ -196,7 +196,7 @@ static void mem_close(fx_kv_t *kv)
         destroy(m);
 }
 
-static const fx_kv_ops_t mem_ops = {mem_get, mem_list, mem_cas, mem_del, mem_watch, mem_close, NULL};
+static const fx_kv_ops_t mem_ops = {mem_get, mem_list, mem_cas, mem_del, mem_watch, mem_close, NULL, NULL};
 
 fx_kv_t *fx_kv_memory_new(void)
 {

@@ -40,9 +40,12 @@ int64_t fx_tree_min_total(const fx_tree_t *t, int64_t max_nodes)
 {
     if (max_nodes < 1)
         return 0;
+    /* "other" nodes are always kept and not counted: that makes truncating
+     * a truncated tree a no-op (see truncate.h). */
+    uint32_t other = fx_tree_other_name(t);
     size_t counted = 0;
     for (size_t i = 1; i < t->len; i++)
-        counted += t->nodes[i].total != 0;
+        counted += t->nodes[i].total != 0 && t->nodes[i].name != other;
     if ((uint64_t)counted <= (uint64_t)max_nodes)
         return 0;
 
@@ -51,7 +54,7 @@ int64_t fx_tree_min_total(const fx_tree_t *t, int64_t max_nodes)
     int64_t *h = fx_malloc(k * sizeof *h);
     for (size_t i = 1; i < t->len; i++) {
         int64_t v = t->nodes[i].total;
-        if (v == 0)
+        if (v == 0 || t->nodes[i].name == other)
             continue;
         if (n < k) {
             h[n] = v;

@@ -3,10 +3,18 @@
  *
  * The threshold is the smallest total among the max_nodes largest node totals
  * (the synthetic root and zero-total nodes are not counted, as Pyroscope's
- * tree holds neither). A node whose total is below it is folded, together with
- * its below-threshold siblings, into one child of their parent named "other"
- * (self = total = their sum), so every total above the cut stays exact.
- * max_nodes <= 0 means no limit.
+ * tree holds neither; nor are nodes named "other", which are always kept). A
+ * node whose total is below it is folded, together with its below-threshold
+ * siblings, into one child of their parent named "other" (self = total =
+ * their sum), so every total above the cut stays exact. max_nodes <= 0 means
+ * no limit.
+ *
+ * Not counting "other" makes truncation idempotent: truncating a truncated
+ * tree again changes nothing. A query served by one ingester is truncated
+ * twice (by the ingester, then by the querier), one served by several is
+ * truncated once over their merged whole trees; both give the same answer.
+ * (Counting them, a big "other" could push a kept sibling below the
+ * threshold on the second pass.)
  *
  * Each encoder applies the rule while it walks (flamegraph.h, treebytes.h,
  * flamegraph_diff.h); fx_tree_truncate makes a truncated copy for consumers

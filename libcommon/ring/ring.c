@@ -355,14 +355,28 @@ fx_kv_t *fx_ring_kv(const fx_ring_t *r)
 
 /* --- lookups ---------------------------------------------------------------------- */
 
+/* Length of the overlap of [a0, a1) and [b0, b1). */
+static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
+{
+    int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+    return hi > lo ? hi - lo : 0;
+}
+
 int fx_ring_healthy(const fx_ring_t *r, const fx_ring_instance_t *in, fx_ring_op_t op, int64_t now_ms)
 {
-    /* While the KV store is away nobody can heartbeat: judge ages at the
-     * moment it went away and keep serving from the last known ring. */
+    /* While the KV store is away nobody can heartbeat: time without it does
+     * not count against a heartbeat, so the cluster keeps serving from the
+     * last known ring during an outage and right after it (until every
+     * instance's next heartbeat arrives), yet a dead instance is still found
+     * a timeout later. */
+    int64_t age = now_ms - in->heartbeat_ms, start, end;
     int64_t away = fx_kv_unreachable_since(r->kv);
-    if (away > 0 && away < now_ms)
-        now_ms = away;
-    if (now_ms - in->heartbeat_ms > r->timeout_ms)
+    if (away > 0)
+        age -= overlap(in->heartbeat_ms, now_ms, away, now_ms);
+    fx_kv_last_outage(r->kv, &start, &end);
+    if (end > 0)
+        age -= overlap(in->heartbeat_ms, now_ms, start, end);
+    if (age > r->timeout_ms)
         return 0;
     return in->state == FX_RING_ACTIVE || (op == FX_RING_OP_READ && in->state == FX_RING_LEAVING);
 }

@@ -78,7 +78,8 @@ void fx_ring_release(fx_ring_t *r, fx_ring_snapshot_t *s);
 typedef enum fx_ring_op { FX_RING_OP_WRITE, FX_RING_OP_READ } fx_ring_op_t;
 
 /* 1 if instance i may serve op now: ACTIVE (reads also accept LEAVING)
- * with a heartbeat newer than the timeout. */
+ * with a heartbeat younger than the timeout, not counting the time the KV
+ * store was unreachable (now, or in its last outage). */
 int fx_ring_healthy(const fx_ring_t *r, const fx_ring_instance_t *in, fx_ring_op_t op, int64_t now_ms);
 
 /* The replication set of token: up to rf distinct instances clockwise from

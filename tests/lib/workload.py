@@ -10,6 +10,7 @@ every query of the API over everything it holds.
 import gzip
 import json
 import os
+import time
 import urllib.parse
 
 import pbwire
@@ -97,10 +98,11 @@ def numbered_pushes(n, tag, start=0):
     others = [fixture("pprof", n_ + ".pb.gz") for n_ in ("go-heap", "node-cpu-wall", "node-heap")]
     out = []
     for i in range(start, start + n):
+        t = (T0 - 10 * i) * 10**9  # back in time: never beyond reject_newer_than
         if i % 4 == 3:
-            body = with_time(others[(i // 4) % len(others)], (T0 + 10 * i) * 10**9)
+            body = with_time(others[(i // 4) % len(others)], t)
         else:
-            body = with_time(bench[i % len(bench)], (T0 + 10 * i) * 10**9)
+            body = with_time(bench[i % len(bench)], t)
         seq = "%s-%d" % (tag, i)
         p = ingest("%s{seq=%s,pod=p%d}" % (tag, seq, i % 3), body, seq, format="pprof")
         p.seq = seq
@@ -260,10 +262,10 @@ class Load:
     every outcome as it happens so a test can act in the middle (kill an
     ingester once n pushes were acknowledged)."""
 
-    def __init__(self, pushes, node_fn, threads=4, tenant=None, timeout=30):
+    def __init__(self, pushes, node_fn, threads=4, tenant=None, timeout=30, pace=0.0):
         import threading
         self.todo = list(pushes)
-        self.node_fn, self.tenant, self.timeout = node_fn, tenant, timeout
+        self.node_fn, self.tenant, self.timeout, self.pace = node_fn, tenant, timeout, pace
         self.results = []  # (push, status or exception)
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
@@ -280,6 +282,8 @@ class Load:
                 r = e
             with self.lock:
                 self.results.append((p, r))
+            if self.pace:
+                time.sleep(self.pace)
 
     def start(self):
         for t in self.threads:
@@ -291,7 +295,6 @@ class Load:
             return len(self.results)
 
     def wait_done(self, n, timeout=60):
-        import time
         deadline = time.time() + timeout
         while self.done() < n and time.time() < deadline:
             time.sleep(0.01)

@@ -120,13 +120,14 @@ static void test_bytewise_order(void **state)
     fx_tree_free(&t);
 }
 
-/* Brute force: the max_nodes-th largest non-zero total. */
+/* Brute force: the max_nodes-th largest non-zero total of a node not named
+ * "other". */
 static int64_t brute_min_total(const fx_tree_t *t, int64_t k)
 {
     size_t n = 0;
     int64_t *v = malloc(t->len * sizeof *v);
     for (size_t i = 1; i < t->len; i++)
-        if (t->nodes[i].total)
+        if (t->nodes[i].total && strcmp(fx_tree_name_str(t, t->nodes[i].name), "other") != 0)
             v[n++] = t->nodes[i].total;
     int64_t r = 0;
     if ((int64_t)n > k && k > 0) {
@@ -191,7 +192,7 @@ static void test_existing_other_is_folded(void **state)
     fx_arena_t a;
     fx_arena_init(&a);
     Querier__V1__FlameGraph *fg = fx_flamegraph_encode(&t, 3, &a);
-    /* threshold = 3rd largest of {96, 50, 40, 5, 5, 1} = 40 */
+    /* threshold = 3rd largest of {96, 50, 40, 5, 1} = 40 ("other" not counted) */
     static const char *const names[] = {"total", "r", "other", "z", "a"};
     assert_names(fg, names, 5);
     assert_level(fg, 2, (const int64_t[]){0, 50, 50, 4, 0, 40, 40, 3, 0, 6, 6, 2}, 12);
@@ -236,6 +237,45 @@ static void test_roundtrip_random(void **state)
         fx_arena_free(&a);
         fx_tree_free(&t);
     }
+}
+
+/* Truncating a truncated tree again changes nothing. A single-node query
+ * truncates twice (the ingester, then the querier over what it got), a
+ * cluster query once over the merged whole trees of several ingesters: both
+ * must give the same answer. */
+static void test_truncation_is_idempotent(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        fx_tree_t t;
+        th_random_tree(&t, 3000, 300, 12, seed);
+        const int64_t ks[] = {1, 3, 10, 50, 100, 700};
+        for (size_t i = 0; i < FX_ARRAY_LEN(ks); i++) {
+            fx_tree_t once, twice;
+            fx_tree_init(&once);
+            fx_tree_init(&twice);
+            fx_tree_truncate(&t, ks[i], &once);
+            fx_tree_truncate(&once, ks[i], &twice);
+            if (!th_tree_equal(&once, &twice))
+                fail_msg("seed %llu max_nodes %lld: truncating twice differs",
+                         (unsigned long long)seed, (long long)ks[i]);
+            fx_tree_free(&once);
+            fx_tree_free(&twice);
+        }
+        fx_tree_free(&t);
+    }
+    /* The smallest case: the "other" (15) outweighs the kept "c" (10); if it
+     * counted as a node the second pass would cut "c". */
+    fx_tree_t t, once, twice;
+    th_tree_from_folded(&t, "r;a 40\nr;b 30\nr;c 10\nr;d 8\nr;e 7\n");
+    fx_tree_init(&once);
+    fx_tree_init(&twice);
+    fx_tree_truncate(&t, 4, &once);   /* threshold 10: keeps r a b c, other = 15 */
+    fx_tree_truncate(&once, 4, &twice);
+    assert_true(th_tree_equal(&once, &twice));
+    fx_tree_free(&t);
+    fx_tree_free(&once);
+    fx_tree_free(&twice);
 }
 
 /* Every level is sorted by x, nodes do not overlap, and each node lies in a
@@ -312,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_truncation_other),
         cmocka_unit_test(test_existing_other_is_folded),
         cmocka_unit_test(test_roundtrip_random),
+        cmocka_unit_test(test_truncation_is_idempotent),
         cmocka_unit_test(test_levels_nest),
         cmocka_unit_test(test_decoder_rejects_malformed),
     };

@@ -2,7 +2,8 @@
  * test_kv_etcd.c - the etcd KV backend against a real etcd (Debian
  * etcd-server) started on free loopback ports and stopped by pid. Covers
  * CAS semantics, listing, watches, and a watch surviving an etcd restart
- * (changes made while the watcher was cut off are reported on resync).
+ * (changes made while the watcher was cut off are reported on resync), and a
+ * ring judging heartbeats across an etcd outage.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/time.h"
 #include "kv/etcd.h"
+#include "ring/ring.h"
 
 static int free_port(void)
 {
@@ -202,11 +205,67 @@ static void test_watch_and_restart(void **state)
     fx_kv_close(writer);
 }
 
+/* A ring keeps an instance healthy while etcd is away and right after it
+ * comes back (before the instance's next heartbeat can arrive), and still
+ * finds it dead a heartbeat timeout after the recovery. */
+static void test_ring_across_outage(void **state)
+{
+    (void)state;
+    fx_kv_t *kv = connect_kv();
+    fx_err_t err = {0};
+    fx_ring_options_t o = {"outage", 1000};
+    fx_ring_t *r = fx_ring_new(kv, "ingester", &o, &err);
+    uint32_t tok = 42;
+    fx_ring_instance_t in = {.state = FX_RING_ACTIVE, .tokens = &tok, .ntokens = 1};
+    snprintf(in.id, sizeof in.id, "i1");
+    snprintf(in.addr, sizeof in.addr, "127.0.0.1:1");
+    in.heartbeat_ms = fx_now_ms();
+    fx_buf_t v = FX_BUF_INIT, key = FX_BUF_INIT;
+    fx_ring_instance_encode(&in, &v);
+    fx_ring_key("outage", "ingester", "i1", &key);
+    assert_int_equal(fx_kv_cas(kv, fx_buf_cstr(&key), v.data, v.len, FX_KV_ANY, NULL, &err), FX_OK);
+    fx_ring_snapshot_t *s = NULL;
+    for (int i = 0; i < 100; i++) {
+        s = fx_ring_acquire(r);
+        if (s->ninstances == 1)
+            break;
+        fx_ring_release(r, s);
+        s = NULL;
+        usleep(20000);
+    }
+    assert_non_null(s);
+    assert_true(fx_ring_healthy(r, &s->instances[0], FX_RING_OP_READ, fx_now_ms()));
+
+    stop_etcd();
+    assert_int_equal(fx_kv_get(kv, "probe", &v, NULL, &err), FX_EUNAVAIL);
+    usleep(1500000); /* longer than the timeout */
+    assert_true(fx_kv_unreachable_since(kv) > 0);
+    assert_true(fx_ring_healthy(r, &s->instances[0], FX_RING_OP_READ, fx_now_ms()));
+
+    start_etcd();
+    int rc = fx_kv_get(kv, "probe", &v, NULL, &err);
+    assert_true(rc == FX_ENOTFOUND || rc == FX_OK);
+    assert_int_equal(fx_kv_unreachable_since(kv), 0);
+    int64_t a, b;
+    fx_kv_last_outage(kv, &a, &b);
+    assert_true(a > 0 && b > a);
+    /* Back, and no heartbeat since: the outage does not count. */
+    assert_true(fx_ring_healthy(r, &s->instances[0], FX_RING_OP_READ, fx_now_ms()));
+    /* Dead for real: a timeout after the recovery it is unhealthy. */
+    assert_false(fx_ring_healthy(r, &s->instances[0], FX_RING_OP_READ, fx_now_ms() + 1100));
+    fx_ring_release(r, s);
+    fx_kv_close(kv); /* stops the watch before the ring goes */
+    fx_ring_free(r);
+    fx_buf_free(&v);
+    fx_buf_free(&key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cas_get_list_del),
         cmocka_unit_test(test_watch_and_restart),
+        cmocka_unit_test(test_ring_across_outage),
     };
     return cmocka_run_group_tests_name("kv_etcd", tests, setup, teardown);
 }
