@@ -34,7 +34,10 @@ ports() {
     esac
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A process that exited but was not reaped yet (our parent shell is gone, so
+# init reaps it, sometimes seconds later) is a zombie: not running.
+running() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]; }
+alive() { [ -f "$1" ] && running "$(cat "$1")"; }
 
 wait_http() { # url timeout_s
     n=0
@@ -104,11 +107,11 @@ up() {
 stop_pid() { # pidfile
     [ -f "$1" ] || return 0
     pid=$(cat "$1")
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$pid"; then
         kill "$pid" 2>/dev/null || true
         n=0
-        while kill -0 "$pid" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
-        kill -9 "$pid" 2>/dev/null || true
+        while running "$pid" && [ $n -lt 300 ]; do sleep 0.05; n=$((n + 1)); done
+        running "$pid" && kill -9 "$pid" 2>/dev/null
     fi
     rm -f "$1"
 }

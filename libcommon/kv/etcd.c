@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 typedef struct etcd_watch etcd_watch_t;
@@ -42,6 +43,8 @@ struct etcd_watch {
     char **known;            /* keys seen, to report deletions after an outage */
     size_t nknown, cknown;
     int failed;              /* the stream broke: resync */
+    pthread_mutex_t sock_mu; /* guards sock */
+    curl_socket_t sock;      /* the stream's socket while open, else CURL_SOCKET_BAD */
 };
 
 static void mark(etcd_kv_t *e, int reachable)
@@ -462,6 +465,34 @@ static int watch_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, c
     return w->kv->closing ? 1 : 0;
 }
 
+/* The stream's socket is ours to open and close, so that etcd_close can
+ * shut it down and end a stream that would otherwise sit idle in poll(). */
+static curl_socket_t watch_open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    etcd_watch_t *w = ctx;
+    (void)purpose;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    pthread_mutex_lock(&w->sock_mu);
+    if (w->kv->closing && fd != CURL_SOCKET_BAD) {
+        close(fd);
+        fd = CURL_SOCKET_BAD;
+    }
+    w->sock = fd;
+    pthread_mutex_unlock(&w->sock_mu);
+    return fd;
+}
+
+static int watch_close_socket(void *ctx, curl_socket_t fd)
+{
+    etcd_watch_t *w = ctx;
+    pthread_mutex_lock(&w->sock_mu);
+    if (w->sock == fd)
+        w->sock = CURL_SOCKET_BAD;
+    close(fd);
+    pthread_mutex_unlock(&w->sock_mu);
+    return 0;
+}
+
 static void *watch_loop(void *arg)
 {
     etcd_watch_t *w = arg;
@@ -502,6 +533,10 @@ static void *watch_loop(void *arg)
         curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
         curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, watch_open_socket);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, w);
+        curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, watch_close_socket);
+        curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, w);
         w->failed = 0;
         w->line.len = 0;
         curl_easy_perform(c);
@@ -527,6 +562,8 @@ static int etcd_watch(fx_kv_t *kv, const char *prefix, fx_kv_list_fn fn, void *c
     w->prefix = fx_strdup(prefix);
     w->fn = fn;
     w->ctx = ctx;
+    w->sock = CURL_SOCKET_BAD;
+    pthread_mutex_init(&w->sock_mu, NULL);
     pthread_mutex_lock(&e->mu);
     w->next = e->watches;
     e->watches = w;
@@ -539,9 +576,17 @@ static void etcd_close(fx_kv_t *kv)
 {
     etcd_kv_t *e = (etcd_kv_t *)kv;
     e->closing = 1;
+    /* Wake the streams now rather than at their next progress callback. */
+    for (etcd_watch_t *w = e->watches; w; w = w->next) {
+        pthread_mutex_lock(&w->sock_mu);
+        if (w->sock != CURL_SOCKET_BAD)
+            shutdown(w->sock, SHUT_RDWR);
+        pthread_mutex_unlock(&w->sock_mu);
+    }
     for (etcd_watch_t *w = e->watches, *next; w; w = next) {
         next = w->next;
         pthread_join(w->thread, NULL);
+        pthread_mutex_destroy(&w->sock_mu);
         for (size_t i = 0; i < w->nknown; i++)
             free(w->known[i]);
         free(w->known);

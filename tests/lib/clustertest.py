@@ -11,13 +11,14 @@ from workload import answers, describe_diff, push_all
 
 
 class ClusterTestCase(unittest.TestCase):
-    cluster_args = {}
+    cluster_args = {}     # Cluster(...) arguments
+    reference_flags = []  # extra flags of the RF=1 reference
 
     def setUp(self):
         self.c = Cluster(**self.cluster_args).start()
         self.ref = None
         try:
-            self.ref = Fornax(TEST_FLAGS + BULK_FLAGS, name="reference").start()
+            self.ref = Fornax(TEST_FLAGS + BULK_FLAGS + self.reference_flags, name="reference").start()
         except BaseException:
             self.c.cleanup()
             raise
