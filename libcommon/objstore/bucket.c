@@ -44,7 +44,8 @@ static int check_path(const char *what, const char *s, bool prefix, fx_err_t *er
         bool complete = end != NULL || !prefix;
         if (end && len == 0)
             return fx_err_set(err, FX_EINVAL, "%s \"%.200s\" contains \"//\"", what, s);
-        if (complete && ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.')))
+        bool dots = (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.');
+        if (complete && dots)
             return fx_err_set(err, FX_EINVAL, "%s \"%.200s\" has a \".\" or \"..\" segment", what,
                               s);
         if (!end)

@@ -22,9 +22,11 @@ static const fx_opt_t storage_opts[] = {
      "S3-compatible object store).",
      0, 0, "filesystem|s3", 0},
     {"storage.filesystem.dir", NULL, FX_OPT_STRING, OFF(fs_dir), "",
-     "Directory of the filesystem bucket; empty means <data-dir>/bucket.", 0, 0, NULL, 0},
+     "Directory of the filesystem bucket; empty means the directory \"bucket\" under "
+     "-data-dir.",
+     0, 0, NULL, 0},
     {"storage.s3.endpoint", NULL, FX_OPT_STRING, OFF(s3_endpoint), "",
-     "S3 endpoint as host[:port], without a scheme; empty means s3.<region>.amazonaws.com.",
+     "S3 endpoint as host[:port], without a scheme; empty means s3.{region}.amazonaws.com.",
      0, 0, NULL, 0},
     {"storage.s3.bucket-name", NULL, FX_OPT_STRING, OFF(s3_bucket), "",
      "S3 bucket name (must exist).", 0, 0, NULL, 0},

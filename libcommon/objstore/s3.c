@@ -275,6 +275,8 @@ static int s3_list(fx_bucket_t *bb, const char *prefix, const char *delim, fx_bu
             r.query[r.nquery++] = (fx_sigv4_kv_t){"delimiter", delim};
         if (token)
             r.query[r.nquery++] = (fx_sigv4_kv_t){"continuation-token", token};
+        if (b->list_max_keys[0])
+            r.query[r.nquery++] = (fx_sigv4_kv_t){"max-keys", b->list_max_keys};
         body.len = 0;
         if ((rc = fx__s3_exec(b, &r, err)) != FX_OK)
             break;
@@ -315,6 +317,13 @@ int fx_bucket_s3_create_bucket(fx_bucket_t *bb, fx_err_t *err)
     int rc = fx__s3_exec(b, &r, err);
     if (rc && strcmp(r.s3_code, "BucketAlreadyOwnedByYou") == 0)
         rc = FX_OK;
+    if (rc && strcmp(r.s3_code, "BucketAlreadyExists") == 0) {
+        /* Some servers say this to the owner too: ours if we may use it. */
+        s3_req_t h = {.op = "head bucket", .method = "HEAD"};
+        fx_err_t e2;
+        if (fx__s3_exec(b, &h, &e2) == FX_OK)
+            rc = FX_OK;
+    }
     fx_buf_free(&xml);
     return rc;
 }
@@ -420,6 +429,8 @@ int fx_bucket_s3_new(const fx_s3_config_t *c, fx_bucket_t **out, fx_err_t *err)
     b->backoff_max_ms = c->backoff_max_ms > 0 ? c->backoff_max_ms : 10000;
     if (b->backoff_max_ms < b->backoff_min_ms)
         b->backoff_max_ms = b->backoff_min_ms;
+    if (c->list_max_keys > 0)
+        snprintf(b->list_max_keys, sizeof b->list_max_keys, "%d", c->list_max_keys);
     pthread_mutex_init(&b->mu, NULL);
     fx_buf_printf(&w, "s3 %s://%s%s", b->https ? "https" : "http", b->host, b->path_base);
     b->base.where = fx_buf_cstr(&w);

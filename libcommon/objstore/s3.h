@@ -31,7 +31,7 @@
 #define FX_S3_MAX_PARTS 10000
 
 typedef struct fx_s3_config {
-    const char *endpoint;          /* "host[:port]" without scheme; "" = s3.<region>.amazonaws.com */
+    const char *endpoint;          /* "host[:port]", no scheme; "" = s3.<region>.amazonaws.com */
     const char *bucket;            /* required */
     const char *access_key_id;     /* required */
     const char *secret_access_key; /* required */
@@ -45,6 +45,7 @@ typedef struct fx_s3_config {
     int64_t request_timeout_ms;    /* one attempt, whole transfer; 0 = none */
     int64_t backoff_min_ms;        /* first retry delay; 0 = 100 ms */
     int64_t backoff_max_ms;        /* cap of the delay; 0 = 10 s */
+    int list_max_keys;             /* keys per ListObjectsV2 page; 0 = the server's (1000) */
 } fx_s3_config_t;
 
 /* Validates c and creates the bucket; the strings are copied. Does no I/O:

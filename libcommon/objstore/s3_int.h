@@ -23,6 +23,7 @@ typedef struct s3_bucket {
     int64_t part_size;
     int max_retries;
     int64_t connect_timeout_ms, request_timeout_ms, backoff_min_ms, backoff_max_ms;
+    char list_max_keys[16]; /* "" = the server's default */
 
     pthread_mutex_t mu; /* guards idle */
     void **idle;        /* CURL * handles with their open connections */

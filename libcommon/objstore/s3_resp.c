@@ -72,7 +72,8 @@ int64_t fx_s3_parse_time(const char *s)
         return -1;
     struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
                     .tm_hour = h, .tm_min = m, .tm_sec = sec};
-    return (int64_t)timegm(&tm) * 1000 + ms;
+    time_t t = timegm(&tm);
+    return t < 0 ? -1 : (int64_t)t * 1000 + ms; /* before 1970: not a real mtime */
 }
 
 static int entry_cmp(const void *a, const void *b)

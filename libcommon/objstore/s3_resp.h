@@ -51,7 +51,8 @@ int fx_s3_parse_initiate(const char *body, size_t n, fx_arena_t *a, const char *
 int fx_s3_parse_complete(const char *body, size_t n, fx_arena_t *a, fx_s3_error_t *e,
                          fx_err_t *err);
 
-/* "2009-10-12T17:50:30.000Z" (fraction optional) to Unix ms; -1 if malformed. */
+/* "2009-10-12T17:50:30.000Z" (fraction optional) to Unix ms; -1 if malformed
+ * or before 1970. */
 int64_t fx_s3_parse_time(const char *s);
 
 #endif

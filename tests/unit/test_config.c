@@ -20,6 +20,7 @@
 #include "config/process.h"
 #include "config/yaml.h"
 #include "limits/limits.h"
+#include "objstore/objstore.h"
 
 typedef struct env {
     fx_config_t *cfg;
@@ -523,9 +524,11 @@ static void test_docs_up_to_date(void **state)
     (void)state;
     fx_config_t *cfg = fx_config_new();
     fx_process_opts_t p;
+    fx_objstore_opts_t so;
     fx_limits_registry_t *lim = fx_limits_registry_new();
     fx_process_opts_register(cfg, &p);
     fx_limits_register(cfg, lim);
+    fx_objstore_register(cfg, &so);
     fx_buf_t gen = FX_BUF_INIT;
     fx_config_markdown(cfg, &gen);
     fx_config_free(cfg);
