@@ -140,19 +140,28 @@ static int complete(upload_t *u, fx_err_t *err)
         /* A 200 may still carry an <Error> if assembling the parts failed. */
         fx_arena_t a;
         fx_s3_error_t se;
+        bool retry = false;
         fx_arena_init(&a);
         rc = fx_s3_parse_complete((char *)resp.data, resp.len, &a, &se, err);
-        bool retry = rc == FX_EUNAVAIL && fx__s3_retryable(0, 500, se.code) &&
-                     att <= u->b->max_retries;
-        if (rc == FX_EUNAVAIL)
+        if (rc == FX_EUNAVAIL) {
+            bool transient = strcmp(se.code, "InternalError") == 0 ||
+                             strcmp(se.code, "SlowDown") == 0 ||
+                             strcmp(se.code, "ServiceUnavailable") == 0;
             fx_err_prefix(err, "complete multipart upload of s3://%s/%s", u->b->bucket, u->key);
-        else if (rc)
+            if (!transient && err)
+                err->code = FX_EIO;
+            if (!transient)
+                rc = FX_EIO;
+            retry = transient && att <= u->b->max_retries;
+        } else if (rc) {
             rc = bad_answer(err, "complete multipart upload of", u->b, u->key);
+        }
         fx_arena_free(&a);
         if (!retry)
             break;
         resent = true;
-        struct timespec ts = {0, 200 * 1000000L * att};
+        int64_t ms = fx__s3_backoff_ms(att, u->b->backoff_min_ms, u->b->backoff_max_ms, 0.5);
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
     fx_buf_free(&xml);

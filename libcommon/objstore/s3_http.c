@@ -191,6 +191,18 @@ static size_t on_read(char *p, size_t sz, size_t nm, void *ud)
     return n;
 }
 
+/* curl rewinds the body when it resends on a fresh connection (a reused
+ * keep-alive connection the server had just closed). */
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+    xfer_t *t = ud;
+    if (origin != SEEK_SET || off < 0 || (uint64_t)off > t->r->body_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    t->up = t->r->body + off;
+    t->up_left = t->r->body_len - (size_t)off;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* "Name: value\r\n" -> value if name matches (case-insensitive), trimmed. */
 static bool header_is(const char *p, size_t n, const char *name, char *val, size_t vcap)
 {
@@ -308,6 +320,8 @@ static CURLcode attempt(s3_bucket_t *b, s3_req_t *r, const char *url, const char
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, t);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, t);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
     } else if (strcmp(r->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);

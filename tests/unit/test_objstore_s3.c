@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -42,6 +43,7 @@
 static bool have_node;
 static char dir[] = "/tmp/fornax-objstore-s3-XXXXXX";
 static char module_path[PATH_MAX];
+static char node_path[PATH_MAX];
 static int port;
 static pid_t server_pid;
 static char endpoint[64];
@@ -82,11 +84,13 @@ static void start_server(void)
     snprintf(p, sizeof p, "%d", port);
     server_pid = fork();
     if (server_pid == 0) {
-        freopen("/dev/null", "w", stdout);
+        /* Only async-signal-safe calls here: other threads may hold locks. */
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
         /* s3rver makes continuation tokens with DES, which OpenSSL 3 keeps
          * in its legacy provider: without it every truncated listing is a 500. */
-        execlp("node", "node", "--openssl-legacy-provider", "-e", server_js, module_path, p, dir,
-               (char *)NULL);
+        execl(node_path, "node", "--openssl-legacy-provider", "-e", server_js, module_path, p,
+              dir, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 300 && !port_open(port); i++)
@@ -127,7 +131,12 @@ static int setup(void **state)
 {
     (void)state;
     fx_err_t err = {0};
-    if (system("command -v node >/dev/null 2>&1") != 0) {
+    FILE *w = popen("command -v node", "r");
+    bool found = w && fgets(node_path, sizeof node_path, w) && node_path[0] == '/';
+    if (w)
+        pclose(w);
+    node_path[strcspn(node_path, "\n")] = 0;
+    if (!found) {
         fprintf(stderr, "SKIPPED: node is not installed, so the S3 server (npm "
                         "@20minutes/s3rver) cannot run; `make test` installs node\n");
         return 0;
