@@ -73,15 +73,21 @@ static bool port_open(int p)
     return ok;
 }
 
+/* argv: module, port, directory, pid of this test (the server exits when
+ * that process is gone, so a crashed test leaves no server behind). */
 static const char server_js[] =
     "const S3rver = require(process.argv[1]);"
     "new S3rver({address: '127.0.0.1', port: Number(process.argv[2]),"
-    "            directory: process.argv[3], silent: true}).run();";
+    "            directory: process.argv[3], silent: true}).run();"
+    "const parent = Number(process.argv[4]);"
+    "setInterval(() => { try { process.kill(parent, 0); } catch (e) { process.exit(0); } },"
+    "            500);";
 
 static void start_server(void)
 {
-    char p[16];
+    char p[16], me[16];
     snprintf(p, sizeof p, "%d", port);
+    snprintf(me, sizeof me, "%d", (int)getpid());
     server_pid = fork();
     if (server_pid == 0) {
         /* Only async-signal-safe calls here: other threads may hold locks. */
@@ -90,7 +96,7 @@ static void start_server(void)
         /* s3rver makes continuation tokens with DES, which OpenSSL 3 keeps
          * in its legacy provider: without it every truncated listing is a 500. */
         execl(node_path, "node", "--openssl-legacy-provider", "-e", server_js, module_path, p,
-              dir, (char *)NULL);
+              dir, me, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 300 && !port_open(port); i++)
