@@ -452,6 +452,16 @@ static int leaf_differs(const flagent_t *f)
     return d;
 }
 
+/* A secret (a password, a key) that holds a value: dumps mask it, since
+ * /api/v1/status/config serves them to anyone who can reach the port. */
+static int secret_set(const flagent_t *f)
+{
+    if (!(f->opt->flags & FX_OPT_SECRET) || f->opt->type != FX_OPT_STRING)
+        return 0;
+    const char *v = *(char *const *)((const char *)f->base + f->opt->offset);
+    return v && *v;
+}
+
 static int dvisible(const dnode_t *n, fx_config_dump_mode_t mode)
 {
     if (n->f)
@@ -472,6 +482,8 @@ static void demit(const dnode_t *n, fx_config_dump_mode_t mode, int indent, fx_b
             fx_buf_putc(out, ' ');
             if (mode == FX_CONFIG_DUMP_DEFAULTS)
                 fx_buf_puts(out, c->f->def_yaml);
+            else if (secret_set(c->f))
+                fx_buf_puts(out, "\"********\"");
             else
                 fx_opt_format_yaml(c->f->opt, c->f->base, out);
             fx_buf_putc(out, '\n');

@@ -53,6 +53,7 @@ typedef struct fx_strlist {
 /* Entry flags. */
 #define FX_OPT_RUNTIME 1u   /* may change while running (per-tenant overrides) */
 #define FX_OPT_FLAG_ONLY 2u /* no YAML key, not in dumps (e.g. -config.file) */
+#define FX_OPT_SECRET 4u    /* STRING: dumps show "********" instead of a set value */
 
 typedef struct fx_opt {
     const char *flag;     /* "server.http-listen-port" (without the dash) */
