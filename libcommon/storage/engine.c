@@ -175,7 +175,7 @@ static int only_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t
 
 /* Scans the targets' rows in q's range (and keyset). */
 static int src_scan(const fx__source_t *s, const fx_head_query_t *q, const fx__target_t *tg,
-                    size_t ntg, fx__row_fn fn, void *ctx, fx_err_t *err)
+                    size_t ntg, int need, fx__row_fn fn, void *ctx, fx_err_t *err)
 {
     int64_t lo, hi;
     fx__query_range(q, &lo, &hi);
@@ -183,9 +183,9 @@ static int src_scan(const fx__source_t *s, const fx_head_query_t *q, const fx__t
         return FX_OK;
     if (q->only) {
         only_ctx_t oc = {q->only, fn, ctx};
-        return s->scan(s->ctx, tg, ntg, lo, hi, only_row, &oc, err);
+        return s->scan(s->ctx, tg, ntg, lo, hi, need, only_row, &oc, err);
     }
-    return s->scan(s->ctx, tg, ntg, lo, hi, fn, ctx, err);
+    return s->scan(s->ctx, tg, ntg, lo, hi, need, fn, ctx, err);
 }
 
 /* --- index queries ------------------------------------------------------------------------ */
@@ -479,7 +479,7 @@ int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_are
         src_lock(src);
         tg = fx__targets(src->idx, q, &ntg);
         src_unlock(src);
-        rc = src_scan(src, q, tg, ntg, keys_row, &c, err);
+        rc = src_scan(src, q, tg, ntg, 0, keys_row, &c, err);
     }
     src_end(src);
     free(tg);
@@ -578,7 +578,7 @@ int fx__q_select_series(const fx__source_t *src, const fx_head_query_t *q, const
 
     c.group_of_target = gt;
     c.tg0 = tg;
-    rc = src_scan(src, q, tg, ntg, ts_row, &c, err);
+    rc = src_scan(src, q, tg, ntg, 0, ts_row, &c, err);
     if (rc)
         goto out;
 

@@ -60,7 +60,8 @@ typedef int (*fx__row_fn)(void *ctx, const fx__target_t *tg, int64_t ts_ns, cons
  * references stack nodes below the count symbols() reports afterwards.
  * scan calls fn for every row of each target (grouped by pseries: tg[] is
  * sorted so) with lo <= time <= hi, in time order per pseries, and stops at
- * the first error. Hooks may be NULL when they have nothing to do.
+ * the first error. need_samples 0 says fn reads only the row header (ncols,
+ * period, column totals): a source may then leave stacks and values out. Hooks may be NULL when they have nothing to do.
  */
 typedef struct fx__source {
     void *ctx;
@@ -70,7 +71,7 @@ typedef struct fx__source {
     int (*scan_begin)(void *ctx, fx_err_t *err);
     void (*scan_end)(void *ctx);
     int (*scan)(void *ctx, const fx__target_t *tg, size_t ntg, int64_t lo, int64_t hi,
-                fx__row_fn fn, void *fnctx, fx_err_t *err);
+                int need_samples, fx__row_fn fn, void *fnctx, fx_err_t *err);
     int (*symbols)(void *ctx, fx__symview_t *out, fx_err_t *err);
 } fx__source_t;
 

@@ -104,9 +104,9 @@ static int accumulate(const fx__source_t *src, const fx_head_query_t *q, acc_t *
         return FX_OK;
     if (q->only) {
         only_t oc = {q->only, c};
-        return src->scan(src->ctx, c->tg, c->ntg, lo, hi, only_row, &oc, err);
+        return src->scan(src->ctx, c->tg, c->ntg, lo, hi, 1, only_row, &oc, err);
     }
-    return src->scan(src->ctx, c->tg, c->ntg, lo, hi, acc_row, c, err);
+    return src->scan(src->ctx, c->tg, c->ntg, lo, hi, 1, acc_row, c, err);
 }
 
 static int only_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,

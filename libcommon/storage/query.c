@@ -4,8 +4,10 @@
  * points of head.h, which all run the shared engine over that source.
  */
 #include "storage/engine.h"
+#include "storage/export.h"
 #include "storage/head_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* One query's view of a tenant. The iterator is created by scan_begin,
@@ -52,9 +54,10 @@ static int h_symbols(void *ctx, fx__symview_t *out, fx_err_t *err)
 
 /* Rows of each target group (one pseries) from (pseries, lo) up to hi. */
 static int h_scan(void *ctx, const fx__target_t *tg, size_t ntg, int64_t lo, int64_t hi,
-                  fx__row_fn fn, void *fnctx, fx_err_t *err)
+                  int need_samples, fx__row_fn fn, void *fnctx, fx_err_t *err)
 {
     hsrc_t *s = ctx;
+    (void)need_samples;
     rocksdb_iterator_t *it = s->it;
     int rc = FX_OK;
     char *e = NULL;
@@ -168,4 +171,59 @@ int fx_head_merge_tree(fx_head_t *h, const fx_head_query_t *q, fx_head_grouping_
 int fx_head_merge_pprof(fx_head_t *h, const fx_head_query_t *q, fx_buf_t *out, fx_err_t *err)
 {
     WITH_SOURCE(h, q->tenant, fx__q_merge_pprof(src, q, out, err));
+}
+
+/* --- export (export.h) ------------------------------------------------------------------ */
+
+typedef struct xrow {
+    const fx_head_export_cb_t *cb;
+    void *ctx;
+} xrow_t;
+
+static int export_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
+                      const fx_row_t *row, fx_err_t *err)
+{
+    xrow_t *x = arg;
+    return x->cb->row(x->ctx, tg->pseries, ts, id, row, err);
+}
+
+int fx_head_export(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                   const fx_head_export_cb_t *cb, void *ctx, fx_err_t *err)
+{
+    hsrc_t hs;
+    fx__source_t src;
+    fx__target_t *tg = NULL;
+    size_t ntg = 0, cap = 0;
+    xrow_t xr = {cb, ctx};
+    int rc;
+
+    if (!head_source(h, tenant, &hs, &src))
+        return FX_OK;
+    if ((rc = h_begin(&hs, err)))
+        goto out;
+    h_rdlock(&hs);
+    const fx__index_t *x = &hs.t->idx;
+    rc = cb->index(ctx, x, (uint32_t)hs.t->sym.nnodes, err);
+    /* One target per pseries: the row scan yields each row once. */
+    for (size_t i = 0; i < x->nps && rc == FX_OK; i++) {
+        const fx__pseries_t *p = &x->ps[i];
+        if (!p->rows || p->min_ns > hi_ns || p->max_ns < lo_ns)
+            continue;
+        FX_GROW(tg, cap, ntg + 1);
+        tg[ntg++] = (fx__target_t){(uint32_t)i, 0, x->pcols[p->col_off], 0};
+    }
+    h_unlock(&hs);
+    if (rc == FX_OK)
+        rc = h_scan(&hs, tg, ntg, lo_ns, hi_ns, 1, export_row, &xr, err);
+    if (rc == FX_OK) {
+        fx__symview_t sv;
+        h_rdlock(&hs);
+        fx__symbols_view(&hs.t->sym, &sv);
+        rc = cb->symbols(ctx, &sv, err);
+        h_unlock(&hs);
+    }
+out:
+    h_end(&hs);
+    free(tg);
+    return rc;
 }
