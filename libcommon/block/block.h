@@ -131,7 +131,7 @@ typedef struct fx_block_range {
  * fx_block_close. Every hook but close is required. */
 typedef struct fx_block_source {
     int (*read)(void *ctx, fx_block_range_t *r, size_t n, fx_err_t *err);
-    /* Size of a file (only asked for meta.json; the others come from it). */
+    /* Size of a file (at open, to check the sizes meta.json records). */
     int (*size)(void *ctx, fx_block_file_t f, uint64_t *size, fx_err_t *err);
     void (*close)(void *ctx);
     void *ctx;

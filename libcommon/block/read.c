@@ -111,10 +111,12 @@ static int open_common(fx_block_t *b, const fx_block_options_t *opts, fx_err_t *
     mj.len = size;
     if ((rc = fx_block_meta_parse(mj.data, mj.len, &b->meta, err)))
         goto out;
-    if (b->o.no_checksums == 0 && b->io) {
-        /* Local files must have the sizes meta.json records. */
+    {
+        /* The files must have the sizes meta.json records. */
         for (int f = FX_BLOCK_INDEX; f < FX_BLOCK_NFILES; f++) {
-            if ((rc = fx__bio_size(b->io, (fx_block_file_t)f, &size, err)))
+            rc = b->io ? fx__bio_size(b->io, (fx_block_file_t)f, &size, err)
+                       : b->src.size(b->src.ctx, (fx_block_file_t)f, &size, err);
+            if (rc)
                 goto out;
             if (size != b->meta.files[f].size) {
                 rc = fx_err_set(err, FX_ECORRUPT, "%s section: %llu bytes, meta.json says %llu",

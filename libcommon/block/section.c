@@ -55,8 +55,10 @@ int fx__decompress(int codec, const uint8_t *p, size_t n, uint64_t raw_len, fx_b
     if (codec != FX__CODEC_ZSTD)
         return fx_err_set(err, FX_ECORRUPT, "%s: unknown codec %d", what, codec);
     /* A frame must declare exactly the size the toc says: no bombs. */
+    /* And no more than the frame could hold: a zstd block of >= 4 bytes
+     * (an RLE block) expands to at most 128 KiB. */
     unsigned long long fs = ZSTD_getFrameContentSize(p, n);
-    if (fs != raw_len)
+    if (fs != raw_len || raw_len > ((uint64_t)n / 4 + 1) * (128u << 10))
         return fx_err_set(err, FX_ECORRUPT, "%s: compressed frame size mismatch", what);
     fx_buf_reserve(out, raw_len + 1);
     size_t got = ZSTD_decompress(out->data, raw_len, p, n);
