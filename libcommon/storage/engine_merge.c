@@ -404,6 +404,7 @@ int fx__q_merge_pprof(const fx__source_t *src, const fx_head_query_t *q, fx_buf_
     }
     if (!src || !c.ntg) {
         /* Nothing stored: still a valid, empty profile of the asked type. */
+        acc_free(&c);
         memset(&c, 0, sizeof c);
         pp_build_t b = {.a = &a};
         add_string(&b, "", 0);
