@@ -12,6 +12,7 @@
  */
 #include "block/format.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +62,6 @@ static int cur_next(cursor_t *c, fx_err_t *err)
             fx_err_prefix(err, "block %s", c->b->meta.id);
             return rc;
         }
-        if (!c->dec.nrows)
-            c->dec.nrows = 0;
     }
 }
 
@@ -154,24 +153,34 @@ int fx_block_compact(fx_block_t *const *in, size_t n, const char *parent_dir,
         fx__cd_init(&cur[i].dec);
         cur[i].buf = (fx_buf_t)FX_BUF_INIT;
     }
+    /* The input pseries of each output pseries, as (input, pseries) lists:
+     * an input contributes at most one (its pseries have distinct column
+     * series). */
+    size_t *src_at = fx_malloc((nout + 1) * n * sizeof *src_at);
+    for (size_t k = 0; k < (nout + 1) * n; k++)
+        src_at[k] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const fx__bindex_t *bx = ix[i]->obj;
+        for (uint32_t p = 0; p < bx->x.nps; p++)
+            if (src_at[(size_t)ps_map[i][p] * n + i] == SIZE_MAX)
+                src_at[(size_t)ps_map[i][p] * n + i] = p;
+    }
     for (uint32_t op = 0; op < nout && rc == FX_OK; op++) {
         ncur = 0;
         for (size_t i = 0; i < n && rc == FX_OK; i++) {
             const fx__bindex_t *bx = ix[i]->obj;
-            for (uint32_t p = 0; p < bx->x.nps; p++) {
-                if (ps_map[i][p] != op)
-                    continue;
+            size_t p = src_at[(size_t)op * n + i];
+            if (p != SIZE_MAX) {
                 cursor_t *c = &cur[ncur++];
                 c->b = in[i];
                 c->ix = bx;
                 c->input = (uint32_t)i;
-                c->ps = p;
+                c->ps = (uint32_t)p;
                 c->chunk = bx->ps_chunk0[p];
                 c->chunk_end = bx->ps_chunk0[p + 1];
                 c->ncols = bx->x.ps[p].ncols;
                 c->dec.nrows = 0;
                 rc = cur_next(c, err);
-                break; /* an input has at most one pseries per column set */
             }
         }
         while (rc == FX_OK) {
@@ -204,6 +213,7 @@ int fx_block_compact(fx_block_t *const *in, size_t n, const char *parent_dir,
                 rc = cur_next(m, err);
         }
     }
+    free(src_at);
     if (rc == FX_OK)
         rc = fx__bw_finish(&w, in[0]->meta.tenant, level + 1, sources, nsources, meta, err);
 out:
