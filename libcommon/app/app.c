@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "core/time.h"
 #include "kv/etcd.h"
+#include "objstore/objstore.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "http/query.h"
@@ -11,6 +12,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,9 @@ struct fx_app {
     char http_addr[192];
     char *paths[MAX_PATHS];
     size_t npaths;
+    fx_objstore_opts_t storage;
+    fx_bucket_t *bucket;
+    pthread_mutex_t bucket_mu;
 };
 
 static const fx_opt_t ring_opts[] = {
@@ -114,6 +119,17 @@ fx_ring_t *fx_app_ring(fx_app_t *app, const char *name)
     fx_ring_t *r = fx_ring_new(app->kv, name, &o, &err);
     app->rings[app->nrings++] = r;
     return r;
+}
+
+int fx_app_bucket(fx_app_t *app, fx_bucket_t **out, fx_err_t *err)
+{
+    int rc = FX_OK;
+    pthread_mutex_lock(&app->bucket_mu);
+    if (!app->bucket)
+        rc = fx_objstore_open(&app->storage, app->proc.data_dir, &app->bucket, err);
+    *out = app->bucket;
+    pthread_mutex_unlock(&app->bucket_mu);
+    return rc;
 }
 
 const char *fx_app_data_path(fx_app_t *app, const char *sub)
@@ -355,6 +371,8 @@ int fx_app_main(int argc, char **argv, const char *prog, const fx_module_t *cons
     app->limits = fx_limits_registry_new();
     fx_limits_register(app->cfg, app->limits);
     fx_config_add(app->cfg, &ring_table, &app->ring);
+    fx_objstore_register(app->cfg, &app->storage);
+    pthread_mutex_init(&app->bucket_mu, NULL);
     for (size_t i = 0; i < nmodules; i++) {
         app->modules[i] = modules[i];
         app->states[i] = modules[i]->configure(app->cfg);
@@ -432,12 +450,13 @@ stop:
     fx_http_server_stop(app->http);
     fx_rpc_server_stop(app->rpc, fx_app_grace_ms(app));
 out:
-    /* The configuration frees the option strings it wrote into the modules'
-     * states and the limits registry: free it while they still exist. */
-    fx_config_free(app->cfg);
     for (size_t i = nmodules; i-- > 0;)
-        if (app->modules[i] && app->modules[i]->destroy)
+        if (app->modules[i] && app->modules[i]->destroy) {
+            /* destroy frees the state the configuration wrote option
+             * strings into: let it free them first. */
+            fx_config_forget(app->cfg, app->states[i]);
             app->modules[i]->destroy(app->states[i]);
+        }
     fx_http_server_free(app->http);
     fx_rpc_server_free(app->rpc);
     /* The KV first: closing it stops the watches that call into the rings. */
@@ -446,8 +465,12 @@ out:
         fx_ring_free(app->rings[i]);
     if (app->pool)
         fx_rpc_pool_free(app->pool);
+    if (app->bucket)
+        fx_bucket_close(app->bucket);
+    pthread_mutex_destroy(&app->bucket_mu);
     for (size_t i = 0; i < app->npaths; i++)
         free(app->paths[i]);
+    fx_config_free(app->cfg);
     fx_limits_registry_free(app->limits);
     free(app);
     return status;

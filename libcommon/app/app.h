@@ -93,6 +93,10 @@ const char *fx_app_grpc_addr(fx_app_t *app);
 const char *fx_app_http_addr(fx_app_t *app);
 /* Path under the data directory (created if missing): data_dir/sub. */
 const char *fx_app_data_path(fx_app_t *app, const char *sub);
+/* The object-storage bucket chosen by -storage.* (opened on first use,
+ * shared by the process, closed with the app). */
+typedef struct fx_bucket fx_bucket_t;
+int fx_app_bucket(fx_app_t *app, fx_bucket_t **out, fx_err_t *err);
 /* Graceful shutdown budget in ms. */
 int64_t fx_app_grace_ms(fx_app_t *app);
 

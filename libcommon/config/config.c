@@ -121,23 +121,42 @@ void fx_config_add_section(fx_config_t *cfg, const fx_config_section_t *sec)
     add_key(cfg, (fx__cfgkey_t){fx_strdup(sec->key), NULL, NULL, s, 0});
 }
 
+/* Frees the string or list value f stored (f->base must still exist). */
+static void free_value(flagent_t *f)
+{
+    void *p = (char *)f->base + f->opt->offset;
+    if (f->opt->type == FX_OPT_STRING) {
+        free(*(char **)p);
+        *(char **)p = NULL;
+    } else if (f->opt->type == FX_OPT_LIST) {
+        fx_strlist_t *l = p;
+        for (size_t j = 0; j < l->n; j++)
+            free(l->v[j]);
+        free(l->v);
+        *l = (fx_strlist_t){0};
+    }
+}
+
+void fx_config_forget(fx_config_t *cfg, void *base)
+{
+    for (size_t i = 0; cfg && i < cfg->nflags; i++)
+        if (cfg->flags[i].base == base) {
+            free_value(&cfg->flags[i]);
+            cfg->flags[i].base = NULL;
+        }
+    for (size_t i = 0; cfg && i < cfg->ntabs; i++)
+        if (cfg->tabs[i].base == base)
+            cfg->tabs[i].base = NULL;
+}
+
 void fx_config_free(fx_config_t *cfg)
 {
     if (!cfg)
         return;
     for (size_t i = 0; i < cfg->nflags; i++) {
         flagent_t *f = &cfg->flags[i];
-        void *p = (char *)f->base + f->opt->offset;
-        if (f->opt->type == FX_OPT_STRING) {
-            free(*(char **)p);
-            *(char **)p = NULL;
-        } else if (f->opt->type == FX_OPT_LIST) {
-            fx_strlist_t *l = p;
-            for (size_t j = 0; j < l->n; j++)
-                free(l->v[j]);
-            free(l->v);
-            *l = (fx_strlist_t){0};
-        }
+        if (f->base)
+            free_value(f);
         free(f->yaml);
         free(f->def);
         free(f->def_yaml);
@@ -452,6 +471,16 @@ static int leaf_differs(const flagent_t *f)
     return d;
 }
 
+/* A secret (a password, a key) that holds a value: dumps mask it, since
+ * /api/v1/status/config serves them to anyone who can reach the port. */
+static int secret_set(const flagent_t *f)
+{
+    if (!(f->opt->flags & FX_OPT_SECRET) || f->opt->type != FX_OPT_STRING)
+        return 0;
+    const char *v = *(char *const *)((const char *)f->base + f->opt->offset);
+    return v && *v;
+}
+
 static int dvisible(const dnode_t *n, fx_config_dump_mode_t mode)
 {
     if (n->f)
@@ -472,6 +501,8 @@ static void demit(const dnode_t *n, fx_config_dump_mode_t mode, int indent, fx_b
             fx_buf_putc(out, ' ');
             if (mode == FX_CONFIG_DUMP_DEFAULTS)
                 fx_buf_puts(out, c->f->def_yaml);
+            else if (secret_set(c->f))
+                fx_buf_puts(out, "\"********\"");
             else
                 fx_opt_format_yaml(c->f->opt, c->f->base, out);
             fx_buf_putc(out, '\n');

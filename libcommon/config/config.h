@@ -53,6 +53,7 @@ typedef struct fx_strlist {
 /* Entry flags. */
 #define FX_OPT_RUNTIME 1u   /* may change while running (per-tenant overrides) */
 #define FX_OPT_FLAG_ONLY 2u /* no YAML key, not in dumps (e.g. -config.file) */
+#define FX_OPT_SECRET 4u    /* STRING: dumps show "********" instead of a set value */
 
 typedef struct fx_opt {
     const char *flag;     /* "server.http-listen-port" (without the dash) */
@@ -100,6 +101,9 @@ typedef struct fx_config fx_config_t;
 fx_config_t *fx_config_new(void);
 /* Frees the registry and every string it stored in registered structs. */
 void fx_config_free(fx_config_t *cfg);
+/* The struct at base is about to be freed: frees the strings stored in it
+ * now and forgets it, so fx_config_free does not touch it later. */
+void fx_config_forget(fx_config_t *cfg, void *base);
 
 /* Registers table t whose values live in the struct at base, and stores the
  * defaults there at once. t must outlive cfg. A flag or YAML key already

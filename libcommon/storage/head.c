@@ -793,6 +793,173 @@ out:
     return rc;
 }
 
+/* --- retiring data ------------------------------------------------------------------- */
+
+size_t fx_head_tenants(fx_head_t *h, fx_arena_t *a, char ***out)
+{
+    pthread_mutex_lock(&h->tenants_mu);
+    char **v = fx_arena_alloc(a, (h->ntenants + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < h->ntenants; i++)
+        if (h->tenants[i])
+            v[n++] = fx_arena_strdup(a, h->tenants[i]->name);
+    pthread_mutex_unlock(&h->tenants_mu);
+    *out = v;
+    return n;
+}
+
+int fx_head_tenant_range(fx_head_t *h, const char *tenant, int64_t *min_ns, int64_t *max_ns)
+{
+    fx__tenant_t *t = fx__tenant_get(h, tenant, 0);
+    int found = 0;
+    if (!t)
+        return FX_ENOTFOUND;
+    pthread_rwlock_rdlock(&t->rw);
+    for (size_t i = 0; i < t->idx.nps; i++) {
+        const fx__pseries_t *p = &t->idx.ps[i];
+        if (!p->rows)
+            continue;
+        if (!found || p->min_ns < *min_ns)
+            *min_ns = p->min_ns;
+        if (!found || p->max_ns > *max_ns)
+            *max_ns = p->max_ns;
+        found = 1;
+    }
+    pthread_rwlock_unlock(&t->rw);
+    return found ? FX_OK : FX_ENOTFOUND;
+}
+
+/* First and last row time of row series ps, after a deletion. */
+static void reread_bounds(fx_head_t *h, uint32_t tenant, uint32_t ps, fx__pseries_t *p)
+{
+    uint8_t lo[FX__ROW_KEY_LEN], hi[FX__ROW_KEY_LEN];
+    fx__row_key(lo, tenant, ps, INT64_MIN, NULL);
+    fx__row_key(hi, tenant, ps, INT64_MAX, NULL);
+    memset(hi + 16, 0xff, 16);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_PROFILES]);
+    size_t kl;
+    p->min_ns = INT64_MAX;
+    p->max_ns = INT64_MIN;
+    rocksdb_iter_seek(it, (const char *)lo, sizeof lo);
+    if (rocksdb_iter_valid(it)) {
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        if (kl == FX__ROW_KEY_LEN && memcmp(k, lo, FX__ROW_PREFIX_LEN) == 0)
+            p->min_ns = fx__row_key_ts(k);
+    }
+    rocksdb_iter_seek_for_prev(it, (const char *)hi, sizeof hi);
+    if (rocksdb_iter_valid(it)) {
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        if (kl == FX__ROW_KEY_LEN && memcmp(k, lo, FX__ROW_PREFIX_LEN) == 0)
+            p->max_ns = fx__row_key_ts(k);
+    }
+    rocksdb_iter_destroy(it);
+}
+
+/* Deletes tenant's rows in [lo_ns, hi_ns]; with only != NULL just those
+ * whose (time, id) is in it (keys with fingerprint 0). */
+static int delete_rows(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                       const fx_head_keyset_t *only, uint64_t *deleted, fx_err_t *err)
+{
+    fx__tenant_t *t = fx__tenant_get(h, tenant, 0);
+    uint64_t *counts = NULL;
+    uint64_t ticket = 0, total = 0;
+    int rc = FX_OK;
+
+    if (deleted)
+        *deleted = 0;
+    if (!t)
+        return FX_OK;
+    /* No append of this tenant may interleave: its rows would be counted
+     * in the bounds we reread. */
+    pthread_mutex_lock(&t->append_mu);
+    size_t nps = t->idx.nps;
+    counts = fx_calloc(nps + 1, sizeof *counts);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_PROFILES]);
+    for (uint32_t ps = 0; ps < nps; ps++) {
+        fx__pseries_t *p = &t->idx.ps[ps];
+        if (!p->rows || p->max_ns < lo_ns || p->min_ns > hi_ns)
+            continue;
+        uint8_t a[FX__ROW_KEY_LEN], b[FX__ROW_KEY_LEN];
+        fx__row_key(a, t->id, ps, lo_ns, NULL);
+        if (hi_ns == INT64_MAX) {
+            fx__row_key(b, t->id, ps, INT64_MAX, NULL);
+            memset(b + 16, 0xff, 16);
+        } else {
+            fx__row_key(b, t->id, ps, hi_ns + 1, NULL);
+        }
+        size_t kl;
+        for (rocksdb_iter_seek(it, (const char *)a, sizeof a); rocksdb_iter_valid(it);
+             rocksdb_iter_next(it)) {
+            const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+            if (kl != FX__ROW_KEY_LEN || memcmp(k, b, FX__ROW_KEY_LEN) >= 0)
+                break;
+            if (only) {
+                fx_head_profile_key_t key = {0, fx__row_key_ts(k), {0}};
+                memcpy(key.id, k + 16, 16);
+                if (!fx_head_keyset_has(only, &key))
+                    continue;
+                rocksdb_writebatch_delete_cf(wb, h->cf[FX__CF_PROFILES], (const char *)k, kl);
+            }
+            counts[ps]++;
+        }
+        if (!counts[ps])
+            continue;
+        total += counts[ps];
+        if (only)
+            continue;
+        /* End key exclusive; for hi_ns == INT64_MAX the all-0xff id makes
+         * the last possible row the (only missed) bound: delete it too. */
+        rocksdb_writebatch_delete_range_cf(wb, h->cf[FX__CF_PROFILES], (const char *)a, sizeof a,
+                                           (const char *)b, sizeof b);
+        if (hi_ns == INT64_MAX)
+            rocksdb_writebatch_delete_cf(wb, h->cf[FX__CF_PROFILES], (const char *)b, sizeof b);
+    }
+    rocksdb_iter_destroy(it);
+    if (total) {
+        char *e = NULL;
+        rocksdb_write(h->db, h->wo, wb, &e);
+        if (e) {
+            rc = db_err(err, FX_EIO, e, "deleting profile rows");
+        } else {
+            ticket = atomic_fetch_add(&h->written, 1) + 1;
+            pthread_rwlock_wrlock(&t->rw);
+            for (uint32_t ps = 0; ps < nps; ps++) {
+                if (!counts[ps])
+                    continue;
+                fx__pseries_t *p = &t->idx.ps[ps];
+                p->rows = p->rows > counts[ps] ? p->rows - counts[ps] : 0;
+                reread_bounds(h, t->id, ps, p);
+                if (!p->rows) {
+                    p->min_ns = INT64_MAX;
+                    p->max_ns = INT64_MIN;
+                }
+            }
+            pthread_rwlock_unlock(&t->rw);
+        }
+    }
+    rocksdb_writebatch_destroy(wb);
+    pthread_mutex_unlock(&t->append_mu);
+    if (rc == FX_OK && ticket && h->opts.sync)
+        rc = wal_sync(h, ticket, err);
+    if (rc == FX_OK && deleted)
+        *deleted = total;
+    free(counts);
+    return rc;
+}
+
+int fx_head_delete_range(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                         uint64_t *deleted, fx_err_t *err)
+{
+    return delete_rows(h, tenant, lo_ns, hi_ns, NULL, deleted, err);
+}
+
+int fx_head_delete_profiles(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                            const fx_head_keyset_t *keys, uint64_t *deleted, fx_err_t *err)
+{
+    return delete_rows(h, tenant, lo_ns, hi_ns, keys, deleted, err);
+}
+
 /* --- maintenance and counters ------------------------------------------------------ */
 
 void fx_head_stats(fx_head_t *h, fx_head_stats_t *out)

@@ -206,6 +206,23 @@ int fx_head_select_series(fx_head_t *h, const fx_head_query_t *q, const char *co
  * by total descending. limit 0 keeps all. */
 void fx_head_ts_top(fx_head_ts_list_t *l, size_t limit);
 
+/* --- retiring data (after it was cut into a block and uploaded) --------- */
+
+/* Names of the tenants the head knows (arena). Returns how many. */
+size_t fx_head_tenants(fx_head_t *h, fx_arena_t *a, char ***out);
+/* Time span of a tenant's stored rows; FX_ENOTFOUND when it has none. */
+int fx_head_tenant_range(fx_head_t *h, const char *tenant, int64_t *min_ns, int64_t *max_ns);
+/* Deletes every profile row of tenant with lo_ns <= time <= hi_ns, durably
+ * (WAL synced as appends are). Series and symbols stay (they are small and
+ * later rows reuse them). *deleted (may be NULL) gets the row count. */
+int fx_head_delete_range(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                         uint64_t *deleted, fx_err_t *err);
+/* As fx_head_delete_range, but only rows whose (time, profile id) is in keys
+ * (a keyset whose keys have fingerprint 0): exactly the rows a block took,
+ * never a row that arrived after the block was cut. */
+int fx_head_delete_profiles(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                            const fx_head_keyset_t *keys, uint64_t *deleted, fx_err_t *err);
+
 /* Counters since open (approximate under concurrency). */
 typedef struct fx_head_stats {
     uint64_t profiles, samples, series, stack_nodes, bytes_written;

@@ -16,7 +16,7 @@
 #include <rocksdb/c.h>
 #include <stdatomic.h>
 
-#include "storage/tables.h"
+#include "storage/engine.h"
 
 /* --- tenants and the head ------------------------------------------------------- */
 typedef struct fx__tenant {
@@ -76,24 +76,5 @@ static inline int64_t fx__row_key_ts(const uint8_t *k)
 {
     return (int64_t)(fx_get_u64be(k + 8) ^ (1ULL << 63));
 }
-
-/* One column of one pseries that a merge must read, with the series it
- * belongs to (for replica keys). */
-typedef struct fx__target {
-    uint32_t pseries, col, series;
-    uint64_t fp;
-} fx__target_t;
-
-/* Selected (pseries, col) targets sorted by pseries, under the caller's read
- * lock. */
-fx__target_t *fx__targets(const fx__tenant_t *t, const fx_head_query_t *q, size_t *n);
-
-/* Calls fn for every stored row of pseries in [lo, hi] (and in q->only when
- * set, for the target's series). Stops at the first error. */
-typedef int (*fx__row_fn)(void *ctx, const fx__target_t *tg, const uint8_t *key,
-                          const uint8_t *val, size_t vlen, fx_err_t *err);
-int fx__scan_rows(fx_head_t *h, rocksdb_iterator_t *it, uint32_t tenant, const fx__target_t *tg,
-                  size_t ntg, int64_t lo, int64_t hi, const fx_head_keyset_t *only, fx__row_fn fn,
-                  void *ctx, fx_err_t *err);
 
 #endif

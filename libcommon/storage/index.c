@@ -121,6 +121,53 @@ uint32_t fx__index_add_series(fx__index_t *x, const fx_labels_t *l, uint64_t fp)
     return id;
 }
 
+uint32_t fx__index_add_series_ids(fx__index_t *x, const uint32_t *pairs, uint32_t nlbl,
+                                  uint64_t fp)
+{
+    uint32_t id = (uint32_t)x->nseries;
+    int64_t pt = fx_strtab_find(&x->lstr, FX_LABEL_PROFILE_TYPE, strlen(FX_LABEL_PROFILE_TYPE));
+    FX_GROW(x->series, x->capseries, x->nseries + 1);
+    FX_GROW(x->lbl, x->caplbl, x->nlbl + 2 * (size_t)nlbl);
+    fx__series_t *s = &x->series[id];
+    memset(s, 0, sizeof *s);
+    s->lbl_off = (uint32_t)x->nlbl;
+    s->nlbl = nlbl;
+    s->fp = fp;
+    s->ptype = UINT32_MAX;
+    for (uint32_t i = 0; i < nlbl; i++) {
+        x->lbl[x->nlbl++] = pairs[2 * i];
+        x->lbl[x->nlbl++] = pairs[2 * i + 1];
+        if ((int64_t)pairs[2 * i] == pt)
+            s->ptype = pairs[2 * i + 1];
+    }
+    roaring_bitmap_add(x->all, id);
+    fx__idtab_insert(&x->series_ix, fx_mix64(fp), id);
+    x->nseries++;
+    return id;
+}
+
+int fx__index_put_postings(fx__index_t *x, uint32_t name, uint32_t value, roaring_bitmap_t *b)
+{
+    int inserted;
+    uint64_t *slot = fx_map64_put(&x->post_ix, (uint64_t)name << 32 | value, &inserted);
+    if (!inserted)
+        return -1;
+    FX_GROW(x->post, x->cappost, x->npost + 1);
+    x->post[x->npost] = b;
+    *slot = x->npost++;
+    uint64_t *ni = fx_map64_put(&x->name_ix, name, &inserted);
+    if (inserted) {
+        FX_GROW(x->names, x->capnames, x->nnames + 1);
+        memset(&x->names[x->nnames], 0, sizeof x->names[0]);
+        x->names[x->nnames].name = name;
+        *ni = x->nnames++;
+    }
+    fx__lname_t *ln = &x->names[*ni];
+    FX_GROW(ln->values, ln->cap, ln->nvalues + 1);
+    ln->values[ln->nvalues++] = value;
+    return 0;
+}
+
 typedef struct pkey {
     const uint32_t *cols;
     uint32_t ncols;

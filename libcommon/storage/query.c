@@ -1,77 +1,72 @@
 /*
- * query.c - the head's index queries (label names and values, series,
- * profile types, stats), profile key listing, SelectSeries from row
- * headers, and the row scan every data query shares.
+ * query.c - the head as a query source (engine.h): a tenant's tables under
+ * its read lock, rows from a RocksDB iterator, and the public query entry
+ * points of head.h, which all run the shared engine over that source.
  */
+#include "storage/engine.h"
+#include "storage/export.h"
 #include "storage/head_int.h"
-#include "storage/row.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* --- targets ------------------------------------------------------------------------ */
+/* One query's view of a tenant. The iterator is created by scan_begin,
+ * before the tables are read: see engine.h. */
+typedef struct hsrc {
+    fx_head_t *h;
+    fx__tenant_t *t;
+    rocksdb_iterator_t *it;
+} hsrc_t;
 
-static int cmp_target(const void *a, const void *b)
+static void h_rdlock(void *ctx)
 {
-    const fx__target_t *x = a, *y = b;
-    if (x->pseries != y->pseries)
-        return x->pseries < y->pseries ? -1 : 1;
-    return x->col < y->col ? -1 : x->col > y->col;
+    pthread_rwlock_rdlock(&((hsrc_t *)ctx)->t->rw);
 }
 
-typedef struct targets_ctx {
-    const fx__index_t *x;
-    fx__target_t *v;
-    size_t n, cap;
-    int64_t lo, hi;
-} targets_ctx_t;
-
-static bool add_targets(uint32_t id, void *arg)
+static void h_unlock(void *ctx)
 {
-    targets_ctx_t *c = arg;
-    const fx__series_t *s = &c->x->series[id];
-    for (uint32_t i = 0; i < s->nrefs; i++) {
-        const fx__pseries_t *p = &c->x->ps[s->refs[i].pseries];
-        if (!p->rows || p->min_ns > c->hi || p->max_ns < c->lo)
-            continue;
-        FX_GROW(c->v, c->cap, c->n + 1);
-        c->v[c->n].pseries = s->refs[i].pseries;
-        c->v[c->n].col = s->refs[i].col;
-        c->v[c->n].series = id;
-        c->v[c->n].fp = s->fp;
-        c->n++;
-    }
-    return true;
+    pthread_rwlock_unlock(&((hsrc_t *)ctx)->t->rw);
 }
 
-fx__target_t *fx__targets(const fx__tenant_t *t, const fx_head_query_t *q, size_t *n)
+static int h_begin(void *ctx, fx_err_t *err)
 {
-    targets_ctx_t c = {&t->idx, NULL, 0, 0, 0, 0};
-    fx__query_range(q, &c.lo, &c.hi);
-    roaring_bitmap_t *sel = fx__index_select(&t->idx, q);
-    roaring_iterate(sel, add_targets, &c);
-    roaring_bitmap_free(sel);
-    if (c.n > 1)
-        qsort(c.v, c.n, sizeof *c.v, cmp_target);
-    *n = c.n;
-    return c.v;
+    hsrc_t *s = ctx;
+    (void)err;
+    if (!s->it)
+        s->it = rocksdb_create_iterator_cf(s->h->db, s->h->ro, s->h->cf[FX__CF_PROFILES]);
+    return FX_OK;
 }
 
-/* --- row scan ----------------------------------------------------------------------- */
-
-int fx__scan_rows(fx_head_t *h, rocksdb_iterator_t *it, uint32_t tenant, const fx__target_t *tg,
-                  size_t ntg, int64_t lo, int64_t hi, const fx_head_keyset_t *only, fx__row_fn fn,
-                  void *ctx, fx_err_t *err)
+static void h_end(void *ctx)
 {
+    hsrc_t *s = ctx;
+    if (s->it)
+        rocksdb_iter_destroy(s->it);
+    s->it = NULL;
+}
+
+static int h_symbols(void *ctx, fx__symview_t *out, fx_err_t *err)
+{
+    (void)err;
+    fx__symbols_view(&((hsrc_t *)ctx)->t->sym, out);
+    return FX_OK;
+}
+
+/* Rows of each target group (one pseries) from (pseries, lo) up to hi. */
+static int h_scan(void *ctx, const fx__target_t *tg, size_t ntg, int64_t lo, int64_t hi,
+                  int need_samples, fx__row_fn fn, void *fnctx, fx_err_t *err)
+{
+    hsrc_t *s = ctx;
+    (void)need_samples;
+    rocksdb_iterator_t *it = s->it;
     int rc = FX_OK;
     char *e = NULL;
-    (void)h;
     for (size_t g = 0; g < ntg && rc == FX_OK;) {
         size_t ge = g + 1;
         while (ge < ntg && tg[ge].pseries == tg[g].pseries)
             ge++;
         uint8_t start[FX__ROW_KEY_LEN];
-        fx__row_key(start, tenant, tg[g].pseries, lo, NULL);
+        fx__row_key(start, s->t->id, tg[g].pseries, lo, NULL);
         for (rocksdb_iter_seek(it, (const char *)start, 16); rocksdb_iter_valid(it);
              rocksdb_iter_next(it)) {
             size_t kl, vl;
@@ -82,15 +77,10 @@ int fx__scan_rows(fx_head_t *h, rocksdb_iterator_t *it, uint32_t tenant, const f
             if (ts > hi)
                 break;
             const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
-            for (size_t i = g; i < ge && rc == FX_OK; i++) {
-                if (only) {
-                    fx_head_profile_key_t key = {tg[i].fp, ts, {0}};
-                    memcpy(key.id, k + 16, 16);
-                    if (!fx_head_keyset_has(only, &key))
-                        continue;
-                }
-                rc = fn(ctx, &tg[i], k, v, vl, err);
-            }
+            fx_row_t row;
+            rc = fx_row_parse(v, vl, &row, err);
+            for (size_t i = g; i < ge && rc == FX_OK; i++)
+                rc = fn(fnctx, &tg[i], ts, k + 16, &row, err);
             if (rc)
                 break;
         }
@@ -105,536 +95,135 @@ int fx__scan_rows(fx_head_t *h, rocksdb_iterator_t *it, uint32_t tenant, const f
     return rc;
 }
 
-/* --- keysets ---------------------------------------------------------------------------- */
-
-static uint64_t key_hash(const fx_head_profile_key_t *k)
+/* Fills src for q's tenant; NULL when the tenant has nothing stored. */
+static const fx__source_t *head_source(fx_head_t *h, const char *tenant, hsrc_t *hs,
+                                       fx__source_t *src)
 {
-    uint64_t x[4];
-    x[0] = k->fingerprint;
-    x[1] = (uint64_t)k->time_ns;
-    memcpy(&x[2], k->id, 16);
-    return fx_hash64(x, sizeof x, 7);
+    memset(hs, 0, sizeof *hs);
+    hs->h = h;
+    hs->t = fx__tenant_get(h, tenant, 0);
+    if (!hs->t)
+        return NULL;
+    *src = (fx__source_t){hs, &hs->t->idx, h_rdlock, h_unlock, h_begin, h_end, h_scan, h_symbols};
+    return src;
 }
 
-static int key_eq(const fx_head_profile_key_t *a, const fx_head_profile_key_t *b)
-{
-    return a->fingerprint == b->fingerprint && a->time_ns == b->time_ns &&
-           memcmp(a->id, b->id, 16) == 0;
-}
-
-void fx_head_keyset_init(fx_head_keyset_t *s)
-{
-    memset(s, 0, sizeof *s);
-}
-
-void fx_head_keyset_free(fx_head_keyset_t *s)
-{
-    free(s->keys);
-    free(s->used);
-    memset(s, 0, sizeof *s);
-}
-
-static void keyset_put(fx_head_profile_key_t *keys, uint8_t *used, size_t cap,
-                       const fx_head_profile_key_t *k)
-{
-    size_t i = key_hash(k) & (cap - 1);
-    while (used[i]) {
-        if (key_eq(&keys[i], k))
-            return;
-        i = (i + 1) & (cap - 1);
-    }
-    used[i] = 1;
-    keys[i] = *k;
-}
-
-void fx_head_keyset_add(fx_head_keyset_t *s, const fx_head_profile_key_t *k)
-{
-    if (fx_head_keyset_has(s, k))
-        return;
-    if ((s->len + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        fx_head_profile_key_t *keys = fx_malloc(cap * sizeof *keys);
-        uint8_t *used = fx_calloc(cap, 1);
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->used[i])
-                keyset_put(keys, used, cap, &s->keys[i]);
-        free(s->keys);
-        free(s->used);
-        s->keys = keys;
-        s->used = used;
-        s->cap = cap;
-    }
-    keyset_put(s->keys, s->used, s->cap, k);
-    s->len++;
-}
-
-int fx_head_keyset_has(const fx_head_keyset_t *s, const fx_head_profile_key_t *k)
-{
-    if (!s->cap)
-        return 0;
-    for (size_t i = key_hash(k) & (s->cap - 1); s->used[i]; i = (i + 1) & (s->cap - 1))
-        if (key_eq(&s->keys[i], k))
-            return 1;
-    return 0;
-}
-
-/* --- index queries ------------------------------------------------------------------------ */
-
-/* Collects distinct label-string ids; then sorted copies in the arena. */
-typedef struct idset {
-    fx_map64_t seen;
-    uint32_t *v;
-    size_t n, cap;
-} idset_t;
-
-static void idset_add(idset_t *s, uint32_t id)
-{
-    int inserted;
-    fx_map64_put(&s->seen, id, &inserted);
-    if (inserted) {
-        FX_GROW(s->v, s->cap, s->n + 1);
-        s->v[s->n++] = id;
-    }
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void idset_out(idset_t *s, const fx__index_t *x, fx_arena_t *a, fx_head_strings_t *out)
-{
-    out->len = s->n;
-    out->v = fx_arena_alloc(a, (s->n + 1) * sizeof *out->v);
-    for (size_t i = 0; i < s->n; i++)
-        out->v[i] = fx_arena_strndup(a, fx_strtab_get(&x->lstr, s->v[i]),
-                                     fx_strtab_len(&x->lstr, s->v[i]));
-    qsort(out->v, out->len, sizeof *out->v, cmp_str);
-    fx_map64_free(&s->seen);
-    free(s->v);
-}
-
-typedef enum { Q_NAMES, Q_VALUES, Q_TYPES } strq_t;
-
-typedef struct strq_ctx {
-    const fx__index_t *x;
-    idset_t set;
-    strq_t what;
-    int64_t name, lo, hi;
-} strq_ctx_t;
-
-static bool strq_visit(uint32_t id, void *arg)
-{
-    strq_ctx_t *c = arg;
-    const fx__series_t *s = &c->x->series[id];
-    if (!fx__series_in_range(c->x, s, c->lo, c->hi))
-        return true;
-    const uint32_t *l = &c->x->lbl[s->lbl_off];
-    switch (c->what) {
-    case Q_NAMES:
-        for (uint32_t i = 0; i < s->nlbl; i++)
-            idset_add(&c->set, l[2 * i]);
-        break;
-    case Q_VALUES:
-        for (uint32_t i = 0; i < s->nlbl; i++)
-            if (l[2 * i] == (uint32_t)c->name)
-                idset_add(&c->set, l[2 * i + 1]);
-        break;
-    case Q_TYPES:
-        if (s->ptype != UINT32_MAX)
-            idset_add(&c->set, s->ptype);
-        break;
-    }
-    return true;
-}
-
-static int string_query(fx_head_t *h, const fx_head_query_t *q, strq_t what, const char *name,
-                        fx_arena_t *a, fx_head_strings_t *out)
-{
-    out->v = NULL;
-    out->len = 0;
-    fx__tenant_t *t = fx__tenant_get(h, q->tenant, 0);
-    if (!t)
-        return FX_OK;
-    strq_ctx_t c = {&t->idx, {{0}, NULL, 0, 0}, what, -1, 0, 0};
-    fx_map64_init(&c.set.seen);
-    fx__query_range(q, &c.lo, &c.hi);
-    pthread_rwlock_rdlock(&t->rw);
-    if (what == Q_VALUES)
-        c.name = fx_strtab_find(&t->idx.lstr, name, strlen(name));
-    if (what != Q_VALUES || c.name >= 0) {
-        roaring_bitmap_t *sel = fx__index_select(&t->idx, q);
-        roaring_iterate(sel, strq_visit, &c);
-        roaring_bitmap_free(sel);
-    }
-    idset_out(&c.set, &t->idx, a, out);
-    pthread_rwlock_unlock(&t->rw);
-    return FX_OK;
-}
+#define WITH_SOURCE(h, tenant, call)                                                       \
+    do {                                                                                   \
+        hsrc_t hs_;                                                                        \
+        fx__source_t src_;                                                                 \
+        const fx__source_t *src = head_source((h), (tenant), &hs_, &src_);                 \
+        int rc_ = (call);                                                                  \
+        h_end(&hs_);                                                                       \
+        return rc_;                                                                        \
+    } while (0)
 
 int fx_head_label_names(fx_head_t *h, const fx_head_query_t *q, fx_arena_t *a,
                         fx_head_strings_t *out, fx_err_t *err)
 {
-    (void)err;
-    return string_query(h, q, Q_NAMES, NULL, a, out);
+    WITH_SOURCE(h, q->tenant, fx__q_label_names(src, q, a, out, err));
 }
 
 int fx_head_label_values(fx_head_t *h, const fx_head_query_t *q, const char *name,
                          fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
 {
-    if (!name || !*name)
-        return fx_err_set(err, FX_EINVAL, "label values need a label name");
-    return string_query(h, q, Q_VALUES, name, a, out);
+    WITH_SOURCE(h, q->tenant, fx__q_label_values(src, q, name, a, out, err));
 }
 
 int fx_head_profile_types(fx_head_t *h, const fx_head_query_t *q, fx_arena_t *a,
                           fx_head_strings_t *out, fx_err_t *err)
 {
-    (void)err;
-    return string_query(h, q, Q_TYPES, NULL, a, out);
-}
-
-static int cmp_labels(const fx_labels_t *a, const fx_labels_t *b)
-{
-    for (size_t i = 0; i < a->len && i < b->len; i++) {
-        int c = strcmp(a->v[i].name, b->v[i].name);
-        if (!c)
-            c = strcmp(a->v[i].value, b->v[i].value);
-        if (c)
-            return c;
-    }
-    return (a->len > b->len) - (a->len < b->len);
-}
-
-static int cmp_labels_q(const void *a, const void *b)
-{
-    return cmp_labels(a, b);
-}
-
-/* Groups series by their labels restricted to names (all labels when
- * nnames is 0): returns the group id, assigning new ids in order. key is a
- * scratch buffer; groups interns the binary (name, value) id pairs. */
-static uint32_t group_of(const fx__index_t *x, const fx__series_t *s, const char *const *names,
-                         size_t nnames, const int64_t *name_ids, fx_strtab_t *groups, fx_buf_t *key)
-{
-    const uint32_t *l = &x->lbl[s->lbl_off];
-    key->len = 0;
-    for (uint32_t i = 0; i < s->nlbl; i++) {
-        int keep = nnames == 0;
-        for (size_t j = 0; j < nnames && !keep; j++)
-            keep = name_ids[j] == (int64_t)l[2 * i];
-        if (keep)
-            fx_buf_append(key, &l[2 * i], 8);
-    }
-    (void)names;
-    return fx_strtab_intern(groups, (const char *)key->data, key->len);
-}
-
-/* The labels of a group key made by group_of. */
-static fx_labels_t group_labels(const fx__index_t *x, const fx_strtab_t *groups, uint32_t g,
-                                fx_arena_t *a)
-{
-    const char *k = fx_strtab_get(groups, g);
-    size_t n = fx_strtab_len(groups, g) / 8;
-    fx_labels_t l = {fx_arena_alloc(a, (n + 1) * sizeof(fx_label_t)), n};
-    for (size_t i = 0; i < n; i++) {
-        uint32_t ids[2];
-        memcpy(ids, k + 8 * i, 8);
-        l.v[i].name = fx_arena_strdup(a, fx_strtab_get(&x->lstr, ids[0]));
-        l.v[i].value = fx_arena_strdup(a, fx_strtab_get(&x->lstr, ids[1]));
-    }
-    return l;
-}
-
-typedef struct series_ctx {
-    const fx__index_t *x;
-    const char *const *names;
-    size_t nnames;
-    int64_t *name_ids;
-    fx_strtab_t groups;
-    fx_buf_t key;
-    int64_t lo, hi;
-} series_ctx_t;
-
-static bool series_visit(uint32_t id, void *arg)
-{
-    series_ctx_t *c = arg;
-    const fx__series_t *s = &c->x->series[id];
-    if (fx__series_in_range(c->x, s, c->lo, c->hi))
-        group_of(c->x, s, c->names, c->nnames, c->name_ids, &c->groups, &c->key);
-    return true;
+    WITH_SOURCE(h, q->tenant, fx__q_profile_types(src, q, a, out, err));
 }
 
 int fx_head_series(fx_head_t *h, const fx_head_query_t *q, const char *const *names,
                    size_t nnames, fx_arena_t *a, fx_head_label_sets_t *out, fx_err_t *err)
 {
-    (void)err;
-    out->v = NULL;
-    out->len = 0;
-    fx__tenant_t *t = fx__tenant_get(h, q->tenant, 0);
-    if (!t)
-        return FX_OK;
-    series_ctx_t c = {&t->idx, names, nnames, NULL, {0}, FX_BUF_INIT, 0, 0};
-    fx__query_range(q, &c.lo, &c.hi);
-    fx_strtab_init(&c.groups);
-    c.name_ids = fx_malloc((nnames + 1) * sizeof *c.name_ids);
-    pthread_rwlock_rdlock(&t->rw);
-    for (size_t i = 0; i < nnames; i++)
-        c.name_ids[i] = fx_strtab_find(&t->idx.lstr, names[i], strlen(names[i]));
-    roaring_bitmap_t *sel = fx__index_select(&t->idx, q);
-    roaring_iterate(sel, series_visit, &c);
-    roaring_bitmap_free(sel);
-    out->len = c.groups.len;
-    out->v = fx_arena_alloc(a, (out->len + 1) * sizeof *out->v);
-    for (size_t g = 0; g < c.groups.len; g++)
-        out->v[g] = group_labels(&t->idx, &c.groups, (uint32_t)g, a);
-    pthread_rwlock_unlock(&t->rw);
-    qsort(out->v, out->len, sizeof *out->v, cmp_labels_q);
-    fx_strtab_free(&c.groups);
-    fx_buf_free(&c.key);
-    free(c.name_ids);
-    return FX_OK;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+    WITH_SOURCE(h, q->tenant, fx__q_series(src, q, names, nnames, a, out, err));
 }
 
 int fx_head_profile_stats(fx_head_t *h, const char *tenant, fx_head_profile_stats_t *out,
                           fx_err_t *err)
 {
     (void)err;
-    memset(out, 0, sizeof *out);
-    fx__tenant_t *t = fx__tenant_get(h, tenant, 0);
-    if (!t)
-        return FX_OK;
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    pthread_rwlock_rdlock(&t->rw);
-    for (size_t i = 0; i < t->idx.nps; i++)
-        if (t->idx.ps[i].rows) {
-            lo = FX_MIN(lo, t->idx.ps[i].min_ns);
-            hi = FX_MAX(hi, t->idx.ps[i].max_ns);
-        }
-    pthread_rwlock_unlock(&t->rw);
-    if (lo <= hi) {
-        out->data_ingested = 1;
-        out->oldest_ms = floor_div(lo, 1000000);
-        out->newest_ms = floor_div(hi, 1000000);
-    }
-    return FX_OK;
-}
-
-/* --- profile keys ---------------------------------------------------------------------- */
-
-typedef struct keys_ctx {
-    fx_head_profile_key_t *v;
-    size_t n, cap;
-} keys_ctx_t;
-
-static int keys_row(void *arg, const fx__target_t *tg, const uint8_t *key, const uint8_t *val,
-                    size_t vlen, fx_err_t *err)
-{
-    keys_ctx_t *c = arg;
-    (void)val;
-    (void)vlen;
-    (void)err;
-    FX_GROW(c->v, c->cap, c->n + 1);
-    c->v[c->n].fingerprint = tg->fp;
-    c->v[c->n].time_ns = fx__row_key_ts(key);
-    memcpy(c->v[c->n].id, key + 16, 16);
-    c->n++;
-    return FX_OK;
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-    const fx_head_profile_key_t *x = a, *y = b;
-    if (x->time_ns != y->time_ns)
-        return x->time_ns < y->time_ns ? -1 : 1;
-    if (x->fingerprint != y->fingerprint)
-        return x->fingerprint < y->fingerprint ? -1 : 1;
-    return memcmp(x->id, y->id, 16);
+    WITH_SOURCE(h, tenant, (fx__q_profile_stats(src, out), FX_OK));
 }
 
 int fx_head_profile_keys(fx_head_t *h, const fx_head_query_t *q, fx_arena_t *a,
                          fx_head_keys_t *out, fx_err_t *err)
 {
-    out->v = NULL;
-    out->len = 0;
-    fx__tenant_t *t = fx__tenant_get(h, q->tenant, 0);
-    if (!t)
-        return FX_OK;
-    int64_t lo, hi;
-    size_t ntg;
-    keys_ctx_t c = {NULL, 0, 0};
-    fx__query_range(q, &lo, &hi);
-    pthread_rwlock_rdlock(&t->rw);
-    fx__target_t *tg = fx__targets(t, q, &ntg);
-    pthread_rwlock_unlock(&t->rw);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_PROFILES]);
-    int rc = fx__scan_rows(h, it, t->id, tg, ntg, lo, hi, q->only, keys_row, &c, err);
-    rocksdb_iter_destroy(it);
-    free(tg);
-    if (rc == FX_OK) {
-        if (c.n > 1)
-            qsort(c.v, c.n, sizeof *c.v, cmp_key);
-        out->v = fx_arena_alloc(a, (c.n + 1) * sizeof *out->v);
-        if (c.n)
-            memcpy(out->v, c.v, c.n * sizeof *c.v);
-        out->len = c.n;
-    }
-    free(c.v);
-    return rc;
-}
-
-/* --- SelectSeries --------------------------------------------------------------------------- */
-
-typedef struct tsent {
-    uint32_t group;
-    int64_t bucket;
-    int64_t value;
-} tsent_t;
-
-typedef struct ts_ctx {
-    const uint32_t *group_of_target; /* indexed by target position */
-    const fx__target_t *tg0;
-    tsent_t *v;
-    size_t n, cap;
-    int64_t start_ms, step_ms;
-} ts_ctx_t;
-
-static int ts_row(void *arg, const fx__target_t *tg, const uint8_t *key, const uint8_t *val,
-                  size_t vlen, fx_err_t *err)
-{
-    ts_ctx_t *c = arg;
-    fx_row_t row;
-    int rc = fx_row_parse(val, vlen, &row, err);
-    if (rc)
-        return rc;
-    if (tg->col >= row.ncols)
-        return fx_err_set(err, FX_ECORRUPT, "stored profile row has %u columns, expected > %u",
-                          row.ncols, tg->col);
-    int64_t ts_ms = floor_div(fx__row_key_ts(key), 1000000);
-    /* Pyroscope's rangeSeries: the first step t >= ts collects it. */
-    __int128 d = (__int128)ts_ms - c->start_ms;
-    int64_t k = d <= 0 ? 0 : (int64_t)((d + c->step_ms - 1) / c->step_ms);
-    FX_GROW(c->v, c->cap, c->n + 1);
-    c->v[c->n].group = c->group_of_target[tg - c->tg0];
-    c->v[c->n].bucket = k;
-    c->v[c->n].value = row.cols[tg->col].total;
-    c->n++;
-    return FX_OK;
-}
-
-static int cmp_ts_labels(const void *a, const void *b)
-{
-    return cmp_labels(&((const fx_head_ts_t *)a)->labels, &((const fx_head_ts_t *)b)->labels);
-}
-
-static int cmp_tsent(const void *a, const void *b)
-{
-    const tsent_t *x = a, *y = b;
-    if (x->group != y->group)
-        return x->group < y->group ? -1 : 1;
-    return (x->bucket > y->bucket) - (x->bucket < y->bucket);
+    WITH_SOURCE(h, q->tenant, fx__q_profile_keys(src, q, a, out, err));
 }
 
 int fx_head_select_series(fx_head_t *h, const fx_head_query_t *q, const char *const *by,
                           size_t nby, int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
                           fx_head_ts_list_t *out, fx_err_t *err)
 {
-    out->v = NULL;
-    out->len = 0;
-    if (step_ms < 1)
-        return fx_err_set(err, FX_EINVAL, "step must be at least 1 ms");
-    fx__tenant_t *t = fx__tenant_get(h, q->tenant, 0);
-    if (!t)
+    WITH_SOURCE(h, q->tenant, fx__q_select_series(src, q, by, nby, step_ms, agg, a, out, err));
+}
+
+int fx_head_merge_tree(fx_head_t *h, const fx_head_query_t *q, fx_head_grouping_t grouping,
+                       fx_tree_t *tree, fx_err_t *err)
+{
+    WITH_SOURCE(h, q->tenant, fx__q_merge_tree(src, q, grouping, tree, err));
+}
+
+int fx_head_merge_pprof(fx_head_t *h, const fx_head_query_t *q, fx_buf_t *out, fx_err_t *err)
+{
+    WITH_SOURCE(h, q->tenant, fx__q_merge_pprof(src, q, out, err));
+}
+
+/* --- export (export.h) ------------------------------------------------------------------ */
+
+typedef struct xrow {
+    const fx_head_export_cb_t *cb;
+    void *ctx;
+} xrow_t;
+
+static int export_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
+                      const fx_row_t *row, fx_err_t *err)
+{
+    xrow_t *x = arg;
+    return x->cb->row(x->ctx, tg->pseries, ts, id, row, err);
+}
+
+int fx_head_export(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                   const fx_head_export_cb_t *cb, void *ctx, fx_err_t *err)
+{
+    hsrc_t hs;
+    fx__source_t src;
+    fx__target_t *tg = NULL;
+    size_t ntg = 0, cap = 0;
+    xrow_t xr = {cb, ctx};
+    int rc;
+
+    if (!head_source(h, tenant, &hs, &src))
         return FX_OK;
-    int64_t lo, hi;
-    size_t ntg;
-    fx_strtab_t groups;
-    fx_buf_t key = FX_BUF_INIT;
-    int64_t *name_ids = fx_malloc((nby + 1) * sizeof *name_ids);
-    ts_ctx_t c = {NULL, NULL, NULL, 0, 0, q->start_ms, step_ms};
-    fx__query_range(q, &lo, &hi);
-    fx_strtab_init(&groups);
-
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_PROFILES]);
-    pthread_rwlock_rdlock(&t->rw);
-    fx__target_t *tg = fx__targets(t, q, &ntg);
-    uint32_t *gt = fx_malloc((ntg + 1) * sizeof *gt);
-    for (size_t i = 0; i < nby; i++)
-        name_ids[i] = fx_strtab_find(&t->idx.lstr, by[i], strlen(by[i]));
-    for (size_t i = 0; i < ntg; i++)
-        gt[i] = group_of(&t->idx, &t->idx.series[tg[i].series], by, nby, name_ids, &groups, &key);
-    pthread_rwlock_unlock(&t->rw);
-
-    c.group_of_target = gt;
-    c.tg0 = tg;
-    int rc = fx__scan_rows(h, it, t->id, tg, ntg, lo, hi, q->only, ts_row, &c, err);
-    rocksdb_iter_destroy(it);
-    if (rc)
+    if ((rc = h_begin(&hs, err)))
         goto out;
-
-    if (c.n > 1)
-        qsort(c.v, c.n, sizeof *c.v, cmp_tsent);
-    out->v = fx_arena_calloc(a, (groups.len + 1) * sizeof *out->v);
-    pthread_rwlock_rdlock(&t->rw);
-    for (size_t g = 0; g < groups.len; g++)
-        out->v[g].labels = group_labels(&t->idx, &groups, (uint32_t)g, a);
-    pthread_rwlock_unlock(&t->rw);
-    /* Entries are sorted by (group, bucket): one pass folds them into points. */
-    for (size_t i = 0; i < c.n;) {
-        size_t j = i;
-        while (j < c.n && c.v[j].group == c.v[i].group)
-            j++;
-        fx_head_ts_t *s = &out->v[c.v[i].group];
-        s->points = fx_arena_alloc(a, (j - i) * sizeof *s->points);
-        for (size_t b = i; b < j;) {
-            size_t e = b;
-            double sum = 0;
-            while (e < j && c.v[e].bucket == c.v[b].bucket)
-                sum += (double)c.v[e++].value;
-            if (agg == FX_AGG_AVERAGE)
-                sum /= (double)(e - b);
-            __int128 pt = (__int128)q->start_ms + (__int128)c.v[b].bucket * step_ms;
-            s->points[s->npoints].ts_ms = pt > INT64_MAX ? INT64_MAX : (int64_t)pt;
-            s->points[s->npoints].value = sum;
-            s->npoints++;
-            s->total += sum;
-            b = e;
-        }
-        i = j;
+    h_rdlock(&hs);
+    const fx__index_t *x = &hs.t->idx;
+    rc = cb->index(ctx, x, (uint32_t)hs.t->sym.nnodes, err);
+    /* One target per pseries: the row scan yields each row once. */
+    for (size_t i = 0; i < x->nps && rc == FX_OK; i++) {
+        const fx__pseries_t *p = &x->ps[i];
+        if (!p->rows || p->min_ns > hi_ns || p->max_ns < lo_ns)
+            continue;
+        FX_GROW(tg, cap, ntg + 1);
+        tg[ntg++] = (fx__target_t){(uint32_t)i, 0, x->pcols[p->col_off], 0};
     }
-    /* Drop groups whose targets had no rows in range. */
-    for (size_t g = 0; g < groups.len; g++)
-        if (out->v[g].npoints)
-            out->v[out->len++] = out->v[g];
-    qsort(out->v, out->len, sizeof *out->v, cmp_ts_labels);
+    h_unlock(&hs);
+    if (rc == FX_OK)
+        rc = h_scan(&hs, tg, ntg, lo_ns, hi_ns, 1, export_row, &xr, err);
+    if (rc == FX_OK) {
+        fx__symview_t sv;
+        h_rdlock(&hs);
+        fx__symbols_view(&hs.t->sym, &sv);
+        rc = cb->symbols(ctx, &sv, err);
+        h_unlock(&hs);
+    }
 out:
+    h_end(&hs);
     free(tg);
-    free(gt);
-    free(c.v);
-    free(name_ids);
-    fx_buf_free(&key);
-    fx_strtab_free(&groups);
     return rc;
-}
-
-static int cmp_ts_total(const void *a, const void *b)
-{
-    const fx_head_ts_t *x = a, *y = b;
-    if (x->total != y->total)
-        return x->total > y->total ? -1 : 1;
-    return cmp_labels(&x->labels, &y->labels);
-}
-
-void fx_head_ts_top(fx_head_ts_list_t *l, size_t limit)
-{
-    if (l->len > 1)
-        qsort(l->v, l->len, sizeof *l->v, cmp_ts_total);
-    if (limit && l->len > limit)
-        l->len = limit;
 }

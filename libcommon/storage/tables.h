@@ -2,7 +2,8 @@
  * tables.h - a tenant's in-memory tables, shared by the storage .c files:
  * the symbol store (strings, mappings, functions, locations, stack tree),
  * the series index with its postings, and the chunk formats that persist
- * them. No RocksDB here, so fuzz targets can drive the chunk decoders.
+ * them. No RocksDB here, so fuzz targets can drive the chunk decoders and
+ * blocks (libcommon/block) use the same tables as their in-memory form.
  * Not thread-safe: head_int.h says who locks what.
  */
 #ifndef FX_STORAGE_TABLES_H
@@ -166,6 +167,14 @@ void fx__index_free(fx__index_t *x);
 uint32_t fx__index_find_series(const fx__index_t *x, const fx_labels_t *l, uint64_t fp);
 /* Adds a series (labels copied, postings updated). */
 uint32_t fx__index_add_series(fx__index_t *x, const fx_labels_t *l, uint64_t fp);
+/* Loading a stored index whose postings are stored too (a block): adds a
+ * series whose nlbl labels are (name, value) pairs of existing lstr ids,
+ * without touching postings; ... */
+uint32_t fx__index_add_series_ids(fx__index_t *x, const uint32_t *pairs, uint32_t nlbl,
+                                  uint64_t fp);
+/* ... and installs the postings list of (name, value) (lstr ids), taking
+ * ownership of b. -1 (b not taken) if that pair already has one. */
+int fx__index_put_postings(fx__index_t *x, uint32_t name, uint32_t value, roaring_bitmap_t *b);
 uint32_t fx__index_find_pseries(const fx__index_t *x, const uint32_t *cols, uint32_t ncols);
 uint32_t fx__index_add_pseries(fx__index_t *x, const uint32_t *cols, uint32_t ncols);
 void fx__index_encode_chunk(const fx__index_t *x, int kind, size_t from, size_t to, fx_buf_t *out);

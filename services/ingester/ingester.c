@@ -14,6 +14,16 @@ static const fx_opt_t opts[] = {
      "the OS, which survives a process crash but not a machine crash).", 0, 0, NULL, 0},
     {"ingester.block-cache-size", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, block_cache_bytes),
      "64MiB", "RocksDB block cache of the head.", 0, 0, NULL, 0},
+    {"ingester.max-block-duration", NULL, FX_OPT_DURATION, offsetof(ing_opts_t, max_block_duration_ns),
+     "1h", "Cut the head into blocks of this time span and upload them to object storage "
+     "(-storage.*); 0 keeps everything in the head.", 0, 0, NULL, 0},
+    {"ingester.block-cut-delay", NULL, FX_OPT_DURATION, offsetof(ing_opts_t, block_cut_delay_ns),
+     "0s", "Wait this long after a block's time window ends before cutting it, for late "
+     "profiles; 0 = a quarter of the block duration, at most 5m.", 0, 0, NULL, 0},
+    {"ingester.local-block-retention", NULL, FX_OPT_DURATION,
+     offsetof(ing_opts_t, local_block_retention_ns), "5h",
+     "Keep serving uploaded blocks from the ingester this long after their end; must exceed "
+     "the queriers' -querier.query-store-after.", 0, 0, NULL, 0},
 };
 
 static const fx_opt_table_t table = {"Ingester", NULL, opts, FX_ARRAY_LEN(opts)};
@@ -22,6 +32,10 @@ static void *configure(fx_config_t *cfg)
 {
     ing_t *ing = fx_calloc(1, sizeof *ing);
     fx_config_add(cfg, &table, &ing->opts);
+    pthread_rwlock_init(&ing->served_mu, NULL);
+    pthread_mutex_init(&ing->cut_mu, NULL);
+    pthread_cond_init(&ing->cut_cv, NULL);
+    ing->metrics_once = (pthread_once_t)PTHREAD_ONCE_INIT;
     return ing;
 }
 
@@ -85,6 +99,11 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
         return fx_err_prefix(err, "ingester head");
     ing->ring = fx_app_ring(app, "ingester");
     register_metrics(ing);
+    ing->cache = fx_block_cache_new(16u << 20, 64u << 20);
+    /* Blocks promoted before a restart are served again and their rows
+     * leave the head again (a no-op unless a crash came in between). */
+    if ((rc = ing_load_local_blocks(ing, err)) < 0)
+        return fx_err_prefix(err, "local blocks");
     fx_admin_add_ready(fx_app_admin(app), "ingester", ready, ing);
     return ing_register_rpcs(ing, err);
 }
@@ -102,6 +121,7 @@ static int run(fx_app_t *app, void *state, fx_err_t *err)
     /* The head is open and the RPC server serves: nothing left to wait for. */
     if (fx_ring_lifecycler_set_state(ing->lifecycler, FX_RING_ACTIVE, err) < 0)
         fx_log_warn("could not become ACTIVE yet; the heartbeat will retry", "err=%s", fx_q(err->msg));
+    ing_cutter_start(ing);
     return FX_OK;
 }
 
@@ -110,6 +130,7 @@ static void stop(fx_app_t *app, void *state)
     ing_t *ing = state;
     fx_err_t err;
     (void)app;
+    ing_cutter_stop(ing);
     /* LEAVING: distributors add another replica for our tokens while the
      * servers drain the writes in flight; we leave the ring in destroy. */
     if (ing->lifecycler && fx_ring_lifecycler_set_state(ing->lifecycler, FX_RING_LEAVING, &err) < 0)
@@ -121,8 +142,15 @@ static void destroy(void *state)
     ing_t *ing = state;
     if (ing->lifecycler)
         fx_ring_lifecycler_stop(ing->lifecycler, 1);
+    ing_cutter_stop(ing);
+    ing_close_blocks(ing);
+    if (ing->cache)
+        fx_block_cache_free(ing->cache);
     if (ing->head)
         fx_head_close(ing->head);
+    pthread_rwlock_destroy(&ing->served_mu);
+    pthread_mutex_destroy(&ing->cut_mu);
+    pthread_cond_destroy(&ing->cut_cv);
     free(ing);
 }
 

@@ -6,13 +6,19 @@
 #ifndef FX_INGESTER_H
 #define FX_INGESTER_H
 
+#include <pthread.h>
+
 #include "app/app.h"
+#include "block/set.h"
 #include "ring/lifecycler.h"
 #include "storage/head.h"
 
 typedef struct ing_opts {
     bool wal_sync;              /* fsync the WAL before acknowledging a push */
     int64_t block_cache_bytes;
+    int64_t max_block_duration_ns;     /* cut the head into blocks of this span; 0 = never */
+    int64_t block_cut_delay_ns;        /* wait after a window ends before cutting it */
+    int64_t local_block_retention_ns;  /* serve uploaded blocks locally this long */
 } ing_opts_t;
 
 typedef struct ing {
@@ -21,11 +27,32 @@ typedef struct ing {
     fx_head_t *head;
     fx_ring_t *ring;
     fx_ring_lifecycler_t *lifecycler;
+    /* What queries read: the head plus uploaded blocks still served here. */
+    pthread_rwlock_t served_mu;
+    fx_block_t **blocks;
+    size_t nblocks, cap_blocks;
+    fx_block_cache_t *cache;
+    /* The cutter thread (cutter.c). */
+    pthread_t cut_thread;
+    pthread_mutex_t cut_mu;
+    pthread_cond_t cut_cv;
+    int cut_stop, cut_running;
+    pthread_once_t metrics_once;
 } ing_t;
 
 extern const fx_module_t fx_ingester_module;
 
 /* RPC handlers (rpc.c). */
 int ing_register_rpcs(ing_t *ing, fx_err_t *err);
+
+/* Blocks (cutter.c). Queries bracket their reads with acquire/release. */
+void ing_sources_acquire(ing_t *ing, fx_source_set_t *s);
+void ing_sources_release(ing_t *ing);
+int ing_load_local_blocks(ing_t *ing, fx_err_t *err);
+void ing_close_blocks(ing_t *ing);
+void ing_cutter_start(ing_t *ing);
+void ing_cutter_stop(ing_t *ing);
+/* One cutting round (the cutter thread calls it; tests may too). */
+void ing_cut_tick(ing_t *ing);
 
 #endif

@@ -217,7 +217,10 @@ static int label_names(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMes
     q.nselectors = sels.n;
     q.start_ms = r->start;
     q.end_ms = r->end;
-    rc = fx_head_label_names(ing->head, &q, call->arena, &names, err);
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_label_names(&src, &q, call->arena, &names, err);
+    ing_sources_release(ing);
     free_selectors(&sels);
     if (rc < 0)
         return rc;
@@ -247,7 +250,10 @@ static int label_values(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMe
     q.nselectors = sels.n;
     q.start_ms = r->start;
     q.end_ms = r->end;
-    rc = fx_head_label_values(ing->head, &q, r->name, call->arena, &values, err);
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_label_values(&src, &q, r->name, call->arena, &values, err);
+    ing_sources_release(ing);
     free_selectors(&sels);
     if (rc < 0)
         return rc;
@@ -274,8 +280,11 @@ static int series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage 
     q.nselectors = sels.n;
     q.start_ms = r->start;
     q.end_ms = r->end;
-    rc = fx_head_series(ing->head, &q, (const char *const *)r->label_names, r->n_label_names,
-                        call->arena, &sets, err);
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_series(&src, &q, (const char *const *)r->label_names, r->n_label_names, call->arena,
+                       &sets, err);
+    ing_sources_release(ing);
     free_selectors(&sels);
     if (rc < 0)
         return rc;
@@ -305,7 +314,11 @@ static int profile_types(fx_call_t *call, const ProtobufCMessage *in, ProtobufCM
     q.tenant = call->tenant;
     q.start_ms = r->start;
     q.end_ms = r->end;
-    if ((rc = fx_head_profile_types(ing->head, &q, call->arena, &ids, err)) < 0)
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_profile_types(&src, &q, call->arena, &ids, err);
+    ing_sources_release(ing);
+    if (rc < 0)
         return rc;
     Querier__V1__ProfileTypesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
     querier__v1__profile_types_response__init(resp);
@@ -335,7 +348,11 @@ static int profile_stats(fx_call_t *call, const ProtobufCMessage *in, ProtobufCM
     fx_head_profile_stats_t st;
     int rc;
     (void)in;
-    if ((rc = fx_head_profile_stats(ing->head, call->tenant, &st, err)) < 0)
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_profile_stats(&src, call->tenant, &st, err);
+    ing_sources_release(ing);
+    if (rc < 0)
         return rc;
     Types__V1__GetProfileStatsResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
     types__v1__get_profile_stats_response__init(resp);
@@ -362,7 +379,11 @@ static int merge_stacktraces(fx_call_t *call, const ProtobufCMessage *in, Protob
     if ((rc = select_query(call, r, &sels, &q, err)) < 0)
         return rc;
     fx_tree_init(&tree);
-    if ((rc = fx_head_merge_tree(ing->head, &q, FX_GROUP_FUNCTION, &tree, err)) == FX_OK)
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_merge_tree(&src, &q, FX_GROUP_FUNCTION, &tree, err);
+    ing_sources_release(ing);
+    if (rc == FX_OK)
         rc = fx_treebytes_write(&tree, r->max_nodes, &bytes, err);
     fx_tree_free(&tree);
     free_selectors(&sels);
@@ -396,12 +417,15 @@ static int merge_series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMe
         return fx_err_set(err, FX_EINVAL, "step must be positive");
     if ((rc = select_query(call, r->select, &sels, &q, err)) < 0)
         return rc;
-    rc = fx_head_select_series(ing->head, &q, (const char *const *)r->group_by, r->n_group_by,
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_select_series(&src, &q, (const char *const *)r->group_by, r->n_group_by,
                                r->step_ms,
                                r->aggregation == TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_AVERAGE
                                    ? FX_AGG_AVERAGE
                                    : FX_AGG_SUM,
                                call->arena, &list, err);
+    ing_sources_release(ing);
     free_selectors(&sels);
     if (rc < 0)
         return rc;
@@ -441,7 +465,10 @@ static int merge_pprof(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMes
 
     if ((rc = select_query(call, r, &sels, &q, err)) < 0)
         return rc;
-    rc = fx_head_merge_pprof(ing->head, &q, &bytes, err);
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_merge_pprof(&src, &q, &bytes, err);
+    ing_sources_release(ing);
     free_selectors(&sels);
     if (rc < 0) {
         fx_buf_free(&bytes);
@@ -469,7 +496,10 @@ static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, Prot
 
     if ((rc = select_query(call, r, &sels, &q, err)) < 0)
         return rc;
-    rc = fx_head_profile_keys(ing->head, &q, call->arena, &keys, err);
+    fx_source_set_t src;
+    ing_sources_acquire(ing, &src);
+    rc = fx_set_profile_keys(&src, &q, call->arena, &keys, err);
+    ing_sources_release(ing);
     free_selectors(&sels);
     if (rc < 0)
         return rc;

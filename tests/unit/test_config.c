@@ -20,6 +20,7 @@
 #include "config/process.h"
 #include "config/yaml.h"
 #include "limits/limits.h"
+#include "objstore/objstore.h"
 
 typedef struct env {
     fx_config_t *cfg;
@@ -466,6 +467,66 @@ static void test_module_table(void **state)
     env_free(e); /* frees m's strings too */
 }
 
+/* A module frees its options struct before the registry goes (process
+ * exit): forgetting it first frees its strings, and fx_config_free then
+ * leaves the freed memory alone (ASan would catch a touch). */
+static void test_forget_before_free(void **state)
+{
+    (void)state;
+    env_t *e = env_new();
+    mod_opts_t *m = fx_calloc(1, sizeof *m), *other = fx_calloc(1, sizeof *other);
+    fx_err_t err = {0};
+    fx_config_add(e->cfg, &mod_table, m);
+    assert_int_equal(load_args(e, &err, "-mod.name=first", "-mod.peers=a,b", NULL), FX_OK);
+    assert_string_equal(m->name, "first");
+    fx_config_forget(e->cfg, m);
+    assert_null(m->name);
+    assert_int_equal(m->peers.n, 0);
+    free(m);
+    /* The registry still works for what it still knows. */
+    assert_int_equal(load_args(e, &err, "-data-dir=/tmp/x", NULL), FX_OK);
+    assert_string_equal(e->p.data_dir, "/tmp/x");
+    fx_config_forget(e->cfg, other); /* never registered: nothing happens */
+    free(other);
+    env_free(e);
+}
+
+/* FX_OPT_SECRET: dumps (and so /api/v1/status/config) never show the value. */
+typedef struct secret_opts {
+    char *password;
+} secret_opts_t;
+static const fx_opt_t secret_table_opts[] = {
+    {"db.password", NULL, FX_OPT_STRING, offsetof(secret_opts_t, password), "", "Password.", 0,
+     0, NULL, FX_OPT_SECRET},
+};
+static const fx_opt_table_t secret_table = {"db", NULL, secret_table_opts, 1};
+
+static void test_secret_masked(void **state)
+{
+    (void)state;
+    env_t *e = env_new();
+    secret_opts_t so;
+    fx_err_t err = {0};
+    fx_buf_t b = FX_BUF_INIT;
+    fx_config_add(e->cfg, &secret_table, &so);
+    fx_config_dump(e->cfg, FX_CONFIG_DUMP_ALL, &b);
+    assert_non_null(strstr(fx_buf_cstr(&b), "db:\n  password: \"\"\n")); /* unset: shown */
+    assert_int_equal(fx_config_set(e->cfg, "db.password", "hunter2", &err), FX_OK);
+    assert_string_equal(so.password, "hunter2");
+    b.len = 0;
+    fx_config_dump(e->cfg, FX_CONFIG_DUMP_ALL, &b);
+    assert_null(strstr(fx_buf_cstr(&b), "hunter2"));
+    assert_non_null(strstr(fx_buf_cstr(&b), "db:\n  password: \"********\"\n"));
+    b.len = 0;
+    fx_config_dump(e->cfg, FX_CONFIG_DUMP_DIFF, &b);
+    assert_string_equal(fx_buf_cstr(&b), "db:\n  password: \"********\"\n");
+    b.len = 0;
+    fx_config_dump(e->cfg, FX_CONFIG_DUMP_DEFAULTS, &b);
+    assert_null(strstr(fx_buf_cstr(&b), "hunter2"));
+    fx_buf_free(&b);
+    env_free(e);
+}
+
 static void test_yaml_tree(void **state)
 {
     (void)state;
@@ -523,9 +584,11 @@ static void test_docs_up_to_date(void **state)
     (void)state;
     fx_config_t *cfg = fx_config_new();
     fx_process_opts_t p;
+    fx_objstore_opts_t so;
     fx_limits_registry_t *lim = fx_limits_registry_new();
     fx_process_opts_register(cfg, &p);
     fx_limits_register(cfg, lim);
+    fx_objstore_register(cfg, &so);
     fx_buf_t gen = FX_BUF_INIT;
     fx_config_markdown(cfg, &gen);
     fx_config_free(cfg);
@@ -565,8 +628,10 @@ int main(void)
         cmocka_unit_test(test_yaml_errors),
         cmocka_unit_test(test_durations_sizes),
         cmocka_unit_test(test_help_and_markdown),
+        cmocka_unit_test(test_secret_masked),
         cmocka_unit_test(test_dump_modes),
         cmocka_unit_test(test_module_table),
+        cmocka_unit_test(test_forget_before_free),
         cmocka_unit_test(test_yaml_tree),
         cmocka_unit_test(test_docs_up_to_date),
     };

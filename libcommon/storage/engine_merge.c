@@ -1,5 +1,6 @@
 /*
- * merge.c - merging selected profiles into a call tree or into one pprof.
+ * engine_merge.c - merging selected profiles of a source (engine.h: the
+ * head or a block) into a call tree or into one pprof.
  *
  * Both start the same way: sum each column's values per stack node into a
  * dense array (rows are decoded straight into it, no per-sample
@@ -8,12 +9,11 @@
  * The tree is then built by visiting marked nodes in id order - parents
  * first - expanding each node's location into frames under its parent's
  * tree node, with a per-query memo from symbols to tree names; finally the
- * sums become selfs. Symbols are read under the tenant's read lock, rows
- * without it: the RocksDB iterator is created before the node count is
- * read, so every row it can see references nodes below that count.
+ * sums become selfs. Symbols are read under the source's lock, rows without
+ * it: the scan is begun before the node count is read, so every row it can
+ * see references nodes below that count.
  */
-#include "storage/head_int.h"
-#include "storage/row.h"
+#include "storage/engine.h"
 #include "model/profile_type.h"
 
 #include <inttypes.h>
@@ -31,20 +31,17 @@ typedef struct acc {
     size_t ntg;
 } acc_t;
 
-static int acc_row(void *arg, const fx__target_t *tg, const uint8_t *key, const uint8_t *val,
-                   size_t vlen, fx_err_t *err)
+static int acc_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
+                   const fx_row_t *row, fx_err_t *err)
 {
     acc_t *c = arg;
-    fx_row_t row;
-    int rc = fx_row_parse(val, vlen, &row, err);
-    if (rc == FX_OK)
-        rc = fx_row_accumulate(&row, tg->col, c->nnodes, c->v, c->touched, err);
+    (void)id;
+    int rc = fx_row_accumulate(row, tg->col, c->nnodes, c->v, c->touched, err);
     if (rc)
         return rc;
-    int64_t ts = fx__row_key_ts(key);
     c->tmin = FX_MIN(c->tmin, ts);
     c->tmax = FX_MAX(c->tmax, ts);
-    c->period = FX_MAX(c->period, row.period);
+    c->period = FX_MAX(c->period, row->period);
     return FX_OK;
 }
 
@@ -55,30 +52,76 @@ static void acc_free(acc_t *c)
     free(c->tg);
 }
 
-/* Reads the selected rows of tenant t into c. */
-static int accumulate(fx_head_t *h, fx__tenant_t *t, const fx_head_query_t *q, acc_t *c,
-                      fx_err_t *err)
+static void lock(const fx__source_t *s)
+{
+    if (s->rdlock)
+        s->rdlock(s->ctx);
+}
+
+static void unlock(const fx__source_t *s)
+{
+    if (s->unlock)
+        s->unlock(s->ctx);
+}
+
+/* A keyset restriction around acc_row. */
+typedef struct only {
+    const fx_head_keyset_t *keys;
+    acc_t *c;
+} only_t;
+
+static int only_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
+                    const fx_row_t *row, fx_err_t *err);
+
+/* Reads the selected rows of src into c. The caller calls scan_end. */
+static int accumulate(const fx__source_t *src, const fx_head_query_t *q, acc_t *c, fx_err_t *err)
 {
     int64_t lo, hi;
+    fx__symview_t sv;
     memset(c, 0, sizeof *c);
     c->tmin = INT64_MAX;
     c->tmax = INT64_MIN;
     fx__query_range(q, &lo, &hi);
-    /* Iterator first: see the comment at the top of the file. */
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_PROFILES]);
-    pthread_rwlock_rdlock(&t->rw);
-    c->tg = fx__targets(t, q, &c->ntg);
-    c->nnodes = (uint32_t)t->sym.nnodes;
-    pthread_rwlock_unlock(&t->rw);
+    /* Scan first: see the comment at the top of the file. */
+    int rc = src->scan_begin ? src->scan_begin(src->ctx, err) : FX_OK;
+    if (rc)
+        return rc;
+    lock(src);
+    c->tg = fx__targets(src->idx, q, &c->ntg);
+    /* Only a source with something to merge needs its symbols (a block
+     * loads them on demand). */
+    if (c->ntg)
+        rc = src->symbols(src->ctx, &sv, err);
+    else
+        sv.nnodes = 1;
+    c->nnodes = (uint32_t)sv.nnodes;
+    unlock(src);
+    if (rc)
+        return rc;
     c->v = fx_calloc(c->nnodes, sizeof *c->v);
     c->touched = fx_calloc(c->nnodes, 1);
-    int rc = fx__scan_rows(h, it, t->id, c->tg, c->ntg, lo, hi, q->only, acc_row, c, err);
-    rocksdb_iter_destroy(it);
-    return rc;
+    if (!c->ntg)
+        return FX_OK;
+    if (q->only) {
+        only_t oc = {q->only, c};
+        return src->scan(src->ctx, c->tg, c->ntg, lo, hi, 1, only_row, &oc, err);
+    }
+    return src->scan(src->ctx, c->tg, c->ntg, lo, hi, 1, acc_row, c, err);
+}
+
+static int only_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
+                    const fx_row_t *row, fx_err_t *err)
+{
+    only_t *oc = arg;
+    fx_head_profile_key_t key = {tg->fp, ts, {0}};
+    memcpy(key.id, id, 16);
+    if (!fx_head_keyset_has(oc->keys, &key))
+        return FX_OK;
+    return acc_row(oc->c, tg, ts, id, row, err);
 }
 
 /* Marks every ancestor of a touched node (read lock held). */
-static void mark_ancestors(const fx__symbols_t *s, acc_t *c)
+static void mark_ancestors(const fx__symview_t *s, acc_t *c)
 {
     for (uint32_t i = c->nnodes; i-- > 1;)
         if (c->touched[i])
@@ -89,17 +132,17 @@ static void mark_ancestors(const fx__symbols_t *s, acc_t *c)
 
 typedef struct namer {
     fx_tree_t *tree;
-    const fx__symbols_t *s;
+    const fx__symview_t *s;
     fx_head_grouping_t grouping;
     uint32_t *by_fn;    /* function id -> tree name (FUNCTION, FILE, PACKAGE) */
     fx_map64_t by_line; /* fn << 32 | line -> tree name (FUNCTION_LINE) */
     fx_buf_t scratch;
 } namer_t;
 
-static const char *sym_str(const fx__symbols_t *s, uint32_t id, size_t *len)
+static const char *sym_str(const fx__symview_t *s, uint32_t id, size_t *len)
 {
-    *len = fx_strtab_len(&s->strs, id);
-    return fx_strtab_get(&s->strs, id);
+    *len = s->str_len[id];
+    return s->str[id];
 }
 
 /* Go package of a function name: up to the first '.' after the last '/'. */
@@ -155,24 +198,34 @@ static uint32_t location_frames(namer_t *nm, uint32_t parent, const fx__loc_t *l
     return parent;
 }
 
-int fx_head_merge_tree(fx_head_t *h, const fx_head_query_t *q, fx_head_grouping_t grouping,
-                       fx_tree_t *tree, fx_err_t *err)
+int fx__q_merge_tree(const fx__source_t *src, const fx_head_query_t *q,
+                     fx_head_grouping_t grouping, fx_tree_t *tree, fx_err_t *err)
 {
-    fx__tenant_t *t = fx__tenant_get(h, q->tenant, 0);
     acc_t c;
-    if (!t)
+    fx__symview_t sv;
+    if (!src)
         return FX_OK;
-    int rc = accumulate(h, t, q, &c, err);
-    if (rc) {
+    int rc = accumulate(src, q, &c, err);
+    if (src->scan_end)
+        src->scan_end(src->ctx);
+    if (rc == FX_OK && c.ntg) {
+        lock(src);
+        rc = src->symbols(src->ctx, &sv, err);
+        if (rc)
+            unlock(src);
+    }
+    if (rc || !c.ntg) {
+        if (rc == FX_OK)
+            fx_tree_compute_totals(tree);
         acc_free(&c);
         return rc;
     }
+    /* Locked from here on. */
     uint32_t *map = fx_malloc(((size_t)c.nnodes + 1) * sizeof *map);
-    namer_t nm = {tree, &t->sym, grouping, NULL, {0}, FX_BUF_INIT};
+    namer_t nm = {tree, &sv, grouping, NULL, {0}, FX_BUF_INIT};
     fx_map64_init(&nm.by_line);
 
-    pthread_rwlock_rdlock(&t->rw);
-    const fx__symbols_t *s = &t->sym;
+    const fx__symview_t *s = &sv;
     nm.by_fn = fx_malloc((s->nfns + 1) * sizeof *nm.by_fn);
     memset(nm.by_fn, 0xff, (s->nfns + 1) * sizeof *nm.by_fn);
     mark_ancestors(s, &c);
@@ -180,7 +233,7 @@ int fx_head_merge_tree(fx_head_t *h, const fx_head_query_t *q, fx_head_grouping_
     for (uint32_t i = 1; i < c.nnodes; i++)
         if (c.touched[i])
             map[i] = location_frames(&nm, map[s->node_parent[i]], &s->locs[s->node_loc[i]]);
-    pthread_rwlock_unlock(&t->rw);
+    unlock(src);
 
     for (uint32_t i = 0; i < c.nnodes; i++)
         if (c.v[i])
@@ -199,7 +252,7 @@ int fx_head_merge_tree(fx_head_t *h, const fx_head_query_t *q, fx_head_grouping_
 
 /* Output tables: tenant ids -> 1-based output ids (0 = not yet used). */
 typedef struct pp_build {
-    const fx__symbols_t *s;
+    const fx__symview_t *s;
     fx_arena_t *a;
     uint32_t *str_out, *fn_out, *map_out, *loc_out;
     fx_slice_t *strs;
@@ -298,8 +351,8 @@ static uint64_t out_loc(pp_build_t *b, uint32_t id)
 
 /* Sample and period types: from the query's profile type if it names one,
  * else from the first selected series' labels. */
-static void pp_types(pp_build_t *b, fx__tenant_t *t, const fx_head_query_t *q, const acc_t *c,
-                     fx_pprof_t *pp)
+static void pp_types(pp_build_t *b, const fx__index_t *x, const fx_head_query_t *q,
+                     const acc_t *c, fx_pprof_t *pp)
 {
     const char *type = NULL, *unit = NULL, *pt = NULL, *pu = NULL;
     fx_profile_type_t ptype;
@@ -311,11 +364,11 @@ static void pp_types(pp_build_t *b, fx__tenant_t *t, const fx_head_query_t *q, c
         pt = ptype.period_type;
         pu = ptype.period_unit;
     } else if (c->ntg) {
-        const fx__series_t *s = &t->idx.series[c->tg[0].series];
-        type = fx__series_label(&t->idx, s, FX_LABEL_TYPE);
-        unit = fx__series_label(&t->idx, s, FX_LABEL_UNIT);
-        pt = fx__series_label(&t->idx, s, FX_LABEL_PERIOD_TYPE);
-        pu = fx__series_label(&t->idx, s, FX_LABEL_PERIOD_UNIT);
+        const fx__series_t *s = &x->series[c->tg[0].series];
+        type = fx__series_label(x, s, FX_LABEL_TYPE);
+        unit = fx__series_label(x, s, FX_LABEL_UNIT);
+        pt = fx__series_label(x, s, FX_LABEL_PERIOD_TYPE);
+        pu = fx__series_label(x, s, FX_LABEL_PERIOD_UNIT);
     }
     if (type) {
         pp->sample_types = fx_arena_alloc(b->a, sizeof *pp->sample_types);
@@ -330,18 +383,28 @@ static void pp_types(pp_build_t *b, fx__tenant_t *t, const fx_head_query_t *q, c
     }
 }
 
-int fx_head_merge_pprof(fx_head_t *h, const fx_head_query_t *q, fx_buf_t *out, fx_err_t *err)
+int fx__q_merge_pprof(const fx__source_t *src, const fx_head_query_t *q, fx_buf_t *out,
+                      fx_err_t *err)
 {
-    fx__tenant_t *t = fx__tenant_get(h, q->tenant, 0);
     fx_pprof_t pp;
     fx_arena_t a;
+    fx__symview_t sv;
     acc_t c;
     int rc = FX_OK;
 
     memset(&pp, 0, sizeof pp);
+    memset(&c, 0, sizeof c);
     fx_arena_init(&a);
-    if (!t) {
+    if (src) {
+        rc = accumulate(src, q, &c, err);
+        if (src->scan_end)
+            src->scan_end(src->ctx);
+        if (rc)
+            goto out;
+    }
+    if (!src || !c.ntg) {
         /* Nothing stored: still a valid, empty profile of the asked type. */
+        acc_free(&c);
         memset(&c, 0, sizeof c);
         pp_build_t b = {.a = &a};
         add_string(&b, "", 0);
@@ -350,21 +413,22 @@ int fx_head_merge_pprof(fx_head_t *h, const fx_head_query_t *q, fx_buf_t *out, f
         pp.nstrings = b.nstrs;
         fx_pprof_encode(&pp, NULL, out);
         free(b.strs);
-        fx_arena_free(&a);
-        return FX_OK;
-    }
-    if ((rc = accumulate(h, t, q, &c, err)))
         goto out;
+    }
 
-    pthread_rwlock_rdlock(&t->rw);
-    const fx__symbols_t *s = &t->sym;
+    lock(src);
+    if ((rc = src->symbols(src->ctx, &sv, err))) {
+        unlock(src);
+        goto out;
+    }
+    const fx__symview_t *s = &sv;
     pp_build_t b = {.s = s, .a = &a};
-    b.str_out = fx_calloc(s->strs.len + 1, 4);
+    b.str_out = fx_calloc(s->nstrs + 1, 4);
     b.fn_out = fx_calloc(s->nfns + 1, 4);
     b.map_out = fx_calloc(s->nmaps + 1, 4);
     b.loc_out = fx_calloc(s->nlocs + 1, 4);
     add_string(&b, "", 0);
-    pp_types(&b, t, q, &c, &pp);
+    pp_types(&b, src->idx, q, &c, &pp);
 
     size_t nsamples = 0;
     for (uint32_t i = 0; i < c.nnodes; i++)
@@ -404,9 +468,9 @@ int fx_head_merge_pprof(fx_head_t *h, const fx_head_query_t *q, fx_buf_t *out, f
     }
     if (pp.nsample_types == 0)
         pp.nsamples = 0; /* no series matched: no values to carry */
-    /* Strings point into the tenant's string table: encode under the lock. */
+    /* Strings point into the source's string table: encode under the lock. */
     fx_pprof_encode(&pp, NULL, out);
-    pthread_rwlock_unlock(&t->rw);
+    unlock(src);
 
     free(b.str_out);
     free(b.fn_out);
@@ -420,4 +484,22 @@ out:
     acc_free(&c);
     fx_arena_free(&a);
     return rc;
+}
+
+void fx__symbols_view(const fx__symbols_t *s, fx__symview_t *v)
+{
+    v->str = s->strs.strs;
+    v->str_len = s->strs.lens;
+    v->nstrs = s->strs.len;
+    v->fns = s->fns;
+    v->nfns = s->nfns;
+    v->maps = s->maps;
+    v->nmaps = s->nmaps;
+    v->locs = s->locs;
+    v->nlocs = s->nlocs;
+    v->lines = s->lines;
+    v->nlines = s->nlines;
+    v->node_parent = s->node_parent;
+    v->node_loc = s->node_loc;
+    v->nnodes = s->nnodes;
 }

@@ -1,0 +1,321 @@
+/* set.c - queries over a head plus blocks, merged. */
+#include "block/set.h"
+#include "core/mem.h"
+#include "pprof/merge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int fx_set_block_overlaps(fx_block_t *b, const fx_head_query_t *q)
+{
+    const fx_block_meta_t *m = fx_block_meta(b);
+    if (q->tenant && strcmp(m->tenant, q->tenant) != 0)
+        return 0;
+    if (q->start_ms == 0 && q->end_ms == 0)
+        return 1;
+    return m->max_time_ms >= q->start_ms && m->min_time_ms <= q->end_ms;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends src to dst and keeps dst sorted and unique. */
+static void union_strings(fx_head_strings_t *dst, const fx_head_strings_t *src, fx_arena_t *a)
+{
+    if (!src->len)
+        return;
+    char **v = fx_arena_alloc(a, (dst->len + src->len) * sizeof *v);
+    if (dst->len)
+        memcpy(v, dst->v, dst->len * sizeof *v);
+    memcpy(v + dst->len, src->v, src->len * sizeof *v);
+    size_t n = dst->len + src->len, u = 0;
+    qsort(v, n, sizeof *v, cmp_str);
+    for (size_t i = 0; i < n; i++)
+        if (!u || strcmp(v[u - 1], v[i]) != 0)
+            v[u++] = v[i];
+    dst->v = v;
+    dst->len = u;
+}
+
+typedef int (*strings_fn)(void *src, int is_head, const fx_head_query_t *q, const void *arg,
+                          fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err);
+
+static int each_strings(const fx_source_set_t *s, const fx_head_query_t *q, strings_fn fn,
+                        const void *arg, fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+{
+    fx_head_strings_t part;
+    int rc;
+    out->v = NULL;
+    out->len = 0;
+    if (s->head) {
+        if ((rc = fn(s->head, 1, q, arg, a, &part, err)) < 0)
+            return rc;
+        union_strings(out, &part, a);
+    }
+    for (size_t i = 0; i < s->nblocks; i++) {
+        if (!fx_set_block_overlaps(s->blocks[i], q))
+            continue;
+        if ((rc = fn(s->blocks[i], 0, q, arg, a, &part, err)) < 0)
+            return rc;
+        union_strings(out, &part, a);
+    }
+    return FX_OK;
+}
+
+static int names_fn(void *src, int is_head, const fx_head_query_t *q, const void *arg,
+                    fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+{
+    (void)arg;
+    return is_head ? fx_head_label_names(src, q, a, out, err) : fx_block_label_names(src, q, a, out, err);
+}
+
+static int values_fn(void *src, int is_head, const fx_head_query_t *q, const void *arg,
+                     fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+{
+    return is_head ? fx_head_label_values(src, q, arg, a, out, err)
+                   : fx_block_label_values(src, q, arg, a, out, err);
+}
+
+static int types_fn(void *src, int is_head, const fx_head_query_t *q, const void *arg,
+                    fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+{
+    (void)arg;
+    return is_head ? fx_head_profile_types(src, q, a, out, err)
+                   : fx_block_profile_types(src, q, a, out, err);
+}
+
+int fx_set_label_names(const fx_source_set_t *s, const fx_head_query_t *q, fx_arena_t *a,
+                       fx_head_strings_t *out, fx_err_t *err)
+{
+    return each_strings(s, q, names_fn, NULL, a, out, err);
+}
+
+int fx_set_label_values(const fx_source_set_t *s, const fx_head_query_t *q, const char *name,
+                        fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+{
+    return each_strings(s, q, values_fn, name, a, out, err);
+}
+
+int fx_set_profile_types(const fx_source_set_t *s, const fx_head_query_t *q, fx_arena_t *a,
+                         fx_head_strings_t *out, fx_err_t *err)
+{
+    return each_strings(s, q, types_fn, NULL, a, out, err);
+}
+
+static int labels_cmp(const fx_labels_t *x, const fx_labels_t *y)
+{
+    for (size_t i = 0; i < x->len && i < y->len; i++) {
+        int c = strcmp(x->v[i].name, y->v[i].name);
+        if (!c)
+            c = strcmp(x->v[i].value, y->v[i].value);
+        if (c)
+            return c;
+    }
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int cmp_labels(const void *a, const void *b)
+{
+    return labels_cmp(a, b);
+}
+
+int fx_set_series(const fx_source_set_t *s, const fx_head_query_t *q, const char *const *names,
+                  size_t nnames, fx_arena_t *a, fx_head_label_sets_t *out, fx_err_t *err)
+{
+    fx_head_label_sets_t part;
+    fx_labels_t *all = NULL;
+    size_t n = 0, cap = 0;
+    int rc = FX_OK;
+
+    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
+        if (i == 0 && !s->head)
+            continue;
+        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
+            continue;
+        rc = i == 0 ? fx_head_series(s->head, q, names, nnames, a, &part, err)
+                    : fx_block_series(s->blocks[i - 1], q, names, nnames, a, &part, err);
+        if (rc == FX_OK && part.len) {
+            FX_GROW(all, cap, n + part.len);
+            memcpy(all + n, part.v, part.len * sizeof *all);
+            n += part.len;
+        }
+    }
+    if (rc == FX_OK) {
+        if (n)
+            qsort(all, n, sizeof *all, cmp_labels);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!u || labels_cmp(&all[u - 1], &all[i]) != 0)
+                all[u++] = all[i];
+        out->v = fx_arena_alloc(a, (u + 1) * sizeof *out->v);
+        if (u)
+            memcpy(out->v, all, u * sizeof *all);
+        out->len = u;
+    }
+    free(all);
+    return rc;
+}
+
+int fx_set_profile_stats(const fx_source_set_t *s, const char *tenant, fx_head_profile_stats_t *out,
+                         fx_err_t *err)
+{
+    fx_head_profile_stats_t part;
+    int rc;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i <= s->nblocks; i++) {
+        if (i == 0 && !s->head)
+            continue;
+        rc = i == 0 ? fx_head_profile_stats(s->head, tenant, &part, err)
+                    : fx_block_profile_stats(s->blocks[i - 1], tenant, &part, err);
+        if (rc < 0)
+            return rc;
+        if (!part.data_ingested)
+            continue;
+        if (!out->data_ingested || part.oldest_ms < out->oldest_ms)
+            out->oldest_ms = part.oldest_ms;
+        if (!out->data_ingested || part.newest_ms > out->newest_ms)
+            out->newest_ms = part.newest_ms;
+        out->data_ingested = 1;
+    }
+    return FX_OK;
+}
+
+int fx_set_profile_keys(const fx_source_set_t *s, const fx_head_query_t *q, fx_arena_t *a,
+                        fx_head_keys_t *out, fx_err_t *err)
+{
+    fx_head_keys_t part;
+    fx_head_profile_key_t *all = NULL;
+    size_t n = 0, cap = 0;
+    int rc = FX_OK;
+    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
+        if (i == 0 && !s->head)
+            continue;
+        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
+            continue;
+        rc = i == 0 ? fx_head_profile_keys(s->head, q, a, &part, err)
+                    : fx_block_profile_keys(s->blocks[i - 1], q, a, &part, err);
+        if (rc == FX_OK && part.len) {
+            FX_GROW(all, cap, n + part.len);
+            memcpy(all + n, part.v, part.len * sizeof *all);
+            n += part.len;
+        }
+    }
+    if (rc == FX_OK) {
+        out->v = fx_arena_alloc(a, (n + 1) * sizeof *out->v);
+        if (n)
+            memcpy(out->v, all, n * sizeof *all);
+        out->len = n;
+    }
+    free(all);
+    return rc;
+}
+
+int fx_set_merge_tree(const fx_source_set_t *s, const fx_head_query_t *q,
+                      fx_head_grouping_t grouping, fx_tree_t *tree, fx_err_t *err)
+{
+    int rc;
+    /* Both the head's and a block's merge add into the tree. */
+    if (s->head && (rc = fx_head_merge_tree(s->head, q, grouping, tree, err)) < 0)
+        return rc;
+    for (size_t i = 0; i < s->nblocks; i++)
+        if (fx_set_block_overlaps(s->blocks[i], q) &&
+            (rc = fx_block_merge_tree(s->blocks[i], q, grouping, tree, err)) < 0)
+            return rc;
+    fx_tree_compute_totals(tree);
+    return FX_OK;
+}
+
+int fx_set_merge_pprof(const fx_source_set_t *s, const fx_head_query_t *q, fx_buf_t *out,
+                       fx_err_t *err)
+{
+    fx_buf_t *parts = fx_calloc(s->nblocks + 2, sizeof *parts);
+    fx_slice_t *slices = fx_calloc(s->nblocks + 2, sizeof *slices);
+    size_t n = 0;
+    int rc = FX_OK;
+    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
+        if (i == 0 && !s->head)
+            continue;
+        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
+            continue;
+        rc = i == 0 ? fx_head_merge_pprof(s->head, q, &parts[n], err)
+                    : fx_block_merge_pprof(s->blocks[i - 1], q, &parts[n], err);
+        if (rc == FX_OK && parts[n].len)
+            n++;
+    }
+    if (rc == FX_OK && n == 1) {
+        fx_buf_append(out, parts[0].data, parts[0].len);
+    } else if (rc == FX_OK && n > 1) {
+        for (size_t i = 0; i < n; i++) {
+            slices[i].data = parts[i].data;
+            slices[i].len = parts[i].len;
+        }
+        rc = fx_pprof_merge(slices, n, out, err);
+    }
+    for (size_t i = 0; i < s->nblocks + 2; i++)
+        fx_buf_free(&parts[i]);
+    free(parts);
+    free(slices);
+    return rc;
+}
+
+/* Adds src's points into dst (both ascending), from arena a. */
+static void add_points(fx_head_ts_t *dst, const fx_head_ts_t *src, fx_arena_t *a)
+{
+    fx_head_point_t *p = fx_arena_alloc(a, (dst->npoints + src->npoints + 1) * sizeof *p);
+    size_t i = 0, j = 0, n = 0;
+    while (i < dst->npoints || j < src->npoints) {
+        if (j == src->npoints || (i < dst->npoints && dst->points[i].ts_ms < src->points[j].ts_ms))
+            p[n++] = dst->points[i++];
+        else if (i == dst->npoints || src->points[j].ts_ms < dst->points[i].ts_ms)
+            p[n++] = src->points[j++];
+        else {
+            p[n] = dst->points[i++];
+            p[n++].value += src->points[j++].value;
+        }
+    }
+    dst->points = p;
+    dst->npoints = n;
+    dst->total += src->total;
+}
+
+int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, const char *const *by,
+                         size_t nby, int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
+                         fx_head_ts_list_t *out, fx_err_t *err)
+{
+    fx_head_ts_list_t part;
+    fx_head_ts_t *all = NULL;
+    size_t n = 0, cap = 0;
+    int rc = FX_OK;
+    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
+        if (i == 0 && !s->head)
+            continue;
+        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
+            continue;
+        rc = i == 0 ? fx_head_select_series(s->head, q, by, nby, step_ms, agg, a, &part, err)
+                    : fx_block_select_series(s->blocks[i - 1], q, by, nby, step_ms, agg, a, &part, err);
+        for (size_t k = 0; rc == FX_OK && k < part.len; k++) {
+            size_t j;
+            for (j = 0; j < n; j++)
+                if (labels_cmp(&all[j].labels, &part.v[k].labels) == 0)
+                    break;
+            if (j < n) {
+                add_points(&all[j], &part.v[k], a);
+            } else {
+                FX_GROW(all, cap, n + 1);
+                all[n++] = part.v[k];
+            }
+        }
+    }
+    if (rc == FX_OK) {
+        if (n)
+            qsort(all, n, sizeof *all, cmp_labels); /* labels is the first member */
+        out->v = fx_arena_alloc(a, (n + 1) * sizeof *out->v);
+        if (n)
+            memcpy(out->v, all, n * sizeof *all);
+        out->len = n;
+    }
+    free(all);
+    return rc;
+}
