@@ -31,6 +31,7 @@ struct fx_app {
     fx_limits_registry_t *limits;
     const fx_module_t *modules[MAX_MODULES];
     void *states[MAX_MODULES];
+    size_t tables[MAX_MODULES + 1]; /* module i registered config tables [i, i+1) */
     bool active[MAX_MODULES];
     size_t nmodules;
     fx_http_server_t *http;
@@ -375,7 +376,9 @@ int fx_app_main(int argc, char **argv, const char *prog, const fx_module_t *cons
     pthread_mutex_init(&app->bucket_mu, NULL);
     for (size_t i = 0; i < nmodules; i++) {
         app->modules[i] = modules[i];
+        app->tables[i] = fx_config_ntables(app->cfg);
         app->states[i] = modules[i]->configure(app->cfg);
+        app->tables[i + 1] = fx_config_ntables(app->cfg);
     }
     app->nmodules = nmodules;
     if (fx_config_load(app->cfg, argc, argv, &err) < 0) {
@@ -454,7 +457,7 @@ out:
         if (app->modules[i] && app->modules[i]->destroy) {
             /* destroy frees the state the configuration wrote option
              * strings into: let it free them first. */
-            fx_config_forget(app->cfg, app->states[i]);
+            fx_config_forget_tables(app->cfg, app->tables[i], app->tables[i + 1]);
             app->modules[i]->destroy(app->states[i]);
         }
     fx_http_server_free(app->http);

@@ -137,16 +137,24 @@ static void free_value(flagent_t *f)
     }
 }
 
-void fx_config_forget(fx_config_t *cfg, void *base)
+size_t fx_config_ntables(const fx_config_t *cfg)
 {
-    for (size_t i = 0; cfg && i < cfg->nflags; i++)
-        if (cfg->flags[i].base == base) {
-            free_value(&cfg->flags[i]);
-            cfg->flags[i].base = NULL;
+    return cfg->ntabs;
+}
+
+void fx_config_forget_tables(fx_config_t *cfg, size_t from, size_t to)
+{
+    for (size_t k = from; k < to && k < cfg->ntabs; k++) {
+        tabent_t *te = &cfg->tabs[k];
+        for (size_t i = 0; te->base && i < cfg->nflags; i++) {
+            flagent_t *f = &cfg->flags[i];
+            if (f->base == te->base && f->table == te->t) {
+                free_value(f);
+                f->base = NULL;
+            }
         }
-    for (size_t i = 0; cfg && i < cfg->ntabs; i++)
-        if (cfg->tabs[i].base == base)
-            cfg->tabs[i].base = NULL;
+        te->base = NULL;
+    }
 }
 
 void fx_config_free(fx_config_t *cfg)

@@ -101,9 +101,13 @@ typedef struct fx_config fx_config_t;
 fx_config_t *fx_config_new(void);
 /* Frees the registry and every string it stored in registered structs. */
 void fx_config_free(fx_config_t *cfg);
-/* The struct at base is about to be freed: frees the strings stored in it
- * now and forgets it, so fx_config_free does not touch it later. */
-void fx_config_forget(fx_config_t *cfg, void *base);
+/* How many tables were registered so far: marks for fx_config_forget_tables. */
+size_t fx_config_ntables(const fx_config_t *cfg);
+/* The structs of the tables registered [from, to) (fx_config_ntables before
+ * and after) are about to be freed: frees the strings stored in them now and
+ * forgets them, so fx_config_free does not touch them later. Their options
+ * must not be set or dumped afterwards. */
+void fx_config_forget_tables(fx_config_t *cfg, size_t from, size_t to);
 
 /* Registers table t whose values live in the struct at base, and stores the
  * defaults there at once. t must outlive cfg. A flag or YAML key already
