@@ -129,8 +129,14 @@ int cp__compact(cp_t *c, cp__tenant_t *t, cp__bstate_t **st, const cp_block_t *v
             break;
         fx_err_t berr = {0};
         if ((rc = fx_block_open_dir(path, &bo, &in[k], &berr)) == FX_ECORRUPT) {
-            /* Marked, left out; the other inputs are planned again. */
-            if ((rc = cp__corrupted(c, t->id, s, now_ms, berr.msg, err)) == FX_OK)
+            /* Marked, left out; the other inputs are planned again. The
+             * mark names the block, not our scratch path. */
+            char pre[4200];
+            const char *why = berr.msg;
+            snprintf(pre, sizeof pre, "block %s: ", path);
+            if (strncmp(why, pre, strlen(pre)) == 0)
+                why += strlen(pre);
+            if ((rc = cp__corrupted(c, t->id, s, now_ms, why, err)) == FX_OK)
                 corrupt++;
         } else if (rc < 0) {
             *err = berr;
