@@ -5,6 +5,7 @@
  * /compactor/ring.
  */
 #include "compactor.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "http/query.h"
@@ -25,6 +26,7 @@ typedef struct cp_opts {
     int64_t deletion_delay_ns;
     int64_t partial_delay_ns;
     char *data_dir;
+    int64_t stability_min_ns, stability_max_ns;
 } cp_opts_t;
 
 #define O(f) offsetof(cp_opts_t, f)
@@ -48,6 +50,12 @@ static const fx_opt_t opts[] = {
     {"compactor.data-dir", NULL, FX_OPT_STRING, O(data_dir), "",
      "Scratch directory for blocks being compacted; empty = <data-dir>/compactor.", 0, 0, NULL,
      0},
+    {"compactor.ring.wait-stability-min-duration", NULL, FX_OPT_DURATION, O(stability_min_ns),
+     "1m", "Before its first run, wait until the compactor ring has not changed for this long "
+     "(etcd rings only), so compactors starting together do not all take every tenant; 0 = "
+     "do not wait.", 0, INT64_MAX, NULL, 0},
+    {"compactor.ring.wait-stability-max-duration", NULL, FX_OPT_DURATION, O(stability_max_ns),
+     "5m", "Run anyway after waiting this long for the ring to settle.", 0, INT64_MAX, NULL, 0},
 };
 static const fx_opt_table_t table = {"Compactor", NULL, opts, FX_ARRAY_LEN(opts)};
 
@@ -121,6 +129,51 @@ static int in_ring(cpm_t *m)
     return yes;
 }
 
+static bool wait_for(cpm_t *m, int64_t ns);
+
+/* What changes when compactors join or leave: ids, states, token counts. */
+static uint64_t ring_signature(cpm_t *m)
+{
+    fx_ring_snapshot_t *s = fx_ring_acquire(m->ring);
+    uint64_t h = s->ninstances;
+    for (size_t i = 0; i < s->ninstances; i++) {
+        const fx_ring_instance_t *in = &s->instances[i];
+        h = fx_hash64(in->id, strlen(in->id), h);
+        h = fx_mix64(h ^ ((uint64_t)in->state << 32 | in->ntokens));
+    }
+    fx_ring_release(m->ring, s);
+    return h;
+}
+
+/* As Cortex's compactor: several compactors starting together would each
+ * see only itself and take every tenant; wait until the ring has settled.
+ * Returns true when stopping. */
+static bool wait_stable(cpm_t *m)
+{
+    int64_t min = m->opts.stability_min_ns, max = m->opts.stability_max_ns;
+    if (min <= 0 || strcmp(fx_app_ring_opts(m->app)->store, "memory") == 0)
+        return false; /* one process, one compactor: nothing to agree on */
+    int64_t start = fx_mono_ns(), since = start;
+    uint64_t sig = ring_signature(m);
+    for (;;) {
+        int64_t now = fx_mono_ns();
+        uint64_t cur = ring_signature(m);
+        if (cur != sig) {
+            sig = cur;
+            since = now;
+        }
+        if (now - since >= min && in_ring(m))
+            return false;
+        if (now - start >= max) {
+            fx_log_warn("compactor ring still changing; starting anyway", "waited_s=%lld",
+                        (long long)((now - start) / 1000000000));
+            return false;
+        }
+        if (wait_for(m, 100000000))
+            return true;
+    }
+}
+
 static int ready(void *ctx, fx_err_t *why)
 {
     cpm_t *m = ctx;
@@ -185,10 +238,12 @@ static bool wait_for(cpm_t *m, int64_t ns)
 static void *loop(void *arg)
 {
     cpm_t *m = arg;
-    /* First run as soon as we own something, then every interval. */
+    /* First run as soon as we are in a settled ring, then every interval. */
     while (!in_ring(m))
         if (wait_for(m, 100000000))
             return NULL;
+    if (wait_stable(m))
+        return NULL;
     do {
         fx_err_t err = {0};
         int64_t t0 = fx_mono_ns();

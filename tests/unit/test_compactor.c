@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,11 +190,12 @@ static void put_file(const char *key, const char *path)
         fail_msg("upload %s: %s", key, err.msg);
 }
 
-/* Cuts profiles p[0..n) of tenant into a level-1 block and uploads it as an
- * ingester does (sections, then meta.json unless partial). id gets its ULID. */
-static void make_block_ex(const char *tenant, const prof_t *p, size_t n, char *id, int partial)
+/* Cuts profiles p[0..n) of tenant into a level-1 block under local
+ * directory parent; m gets its meta. */
+static void cut(const char *tenant, const prof_t *p, size_t n, const char *parent,
+                fx_block_meta_t *m)
 {
-    char path[256], key[256];
+    char path[256];
     fx_head_t *h = NULL;
     fx_head_options_t ho;
     fx_err_t err = {0};
@@ -213,11 +216,19 @@ static void make_block_ex(const char *tenant, const prof_t *p, size_t n, char *i
     fx_block_write_options_default(&wo);
     wo.fsync = 0;
     wo.chunk_bytes = 4096;
-    fx_block_meta_t m;
-    snprintf(path, sizeof path, "%s/cut", dir);
-    if (fx_block_write_head(h, tenant, INT64_MIN, INT64_MAX, path, &wo, &m, &err))
+    if (fx_block_write_head(h, tenant, INT64_MIN, INT64_MAX, parent, &wo, m, &err))
         fail_msg("cut: %s", err.msg);
     fx_head_close(h);
+}
+
+/* Cuts a level-1 block and uploads it as an ingester does (sections, then
+ * meta.json unless partial). id gets its ULID. */
+static void make_block_ex(const char *tenant, const prof_t *p, size_t n, char *id, int partial)
+{
+    char path[256], key[256];
+    fx_block_meta_t m;
+    snprintf(path, sizeof path, "%s/cut", dir);
+    cut(tenant, p, n, path, &m);
     for (int k = 1; k <= FX_BLOCK_NFILES; k++) {
         fx_block_file_t f = (fx_block_file_t)(k % FX_BLOCK_NFILES);
         if (f == FX_BLOCK_META && partial)
@@ -1228,6 +1239,140 @@ static void test_run_owned_and_stop(void **state)
     cp_free(c);
 }
 
+
+/* Two compactors on one ring and one bucket, running at the same time:
+ * every tenant is compacted exactly once. */
+typedef struct member {
+    cp_t *c;
+    fx_ring_t *r;
+    const char *id;
+    int rc;
+} member_t;
+
+static int member_owns(void *ctx, const char *tenant)
+{
+    member_t *m = ctx;
+    fx_ring_snapshot_t *s = fx_ring_acquire(m->r);
+    int yes = cp_ring_owns(m->r, s, m->id, tenant, fx_now_ms());
+    fx_ring_release(m->r, s);
+    return yes;
+}
+
+static void *member_run(void *arg)
+{
+    member_t *m = arg;
+    fx_err_t err = {0};
+    m->rc = cp_run(m->c, now_s(), member_owns, m, &err);
+    return NULL;
+}
+
+static void test_two_compactors(void **state)
+{
+    (void)state;
+    enum { NT = 6 };
+    prof_t p[16];
+    ulid_t r, vis[MAXB];
+    size_t n = profiles(p, base_ms + 5 * MIN, 1, 100, "svc");
+    char tenants[NT][16];
+    for (int i = 0; i < NT; i++) {
+        snprintf(tenants[i], sizeof tenants[i], "ten-%d", i);
+        make_block(tenants[i], p, n, r);
+        make_block(tenants[i], p, n, r);
+    }
+    fx_kv_t *kv = fx_kv_memory_new();
+    fx_err_t err = {0};
+    fx_ring_options_t ro = {"fornax/rings", 60000};
+    fx_ring_t *ring = fx_ring_new(kv, "compactor", &ro, &err);
+    member_t m[2] = {{NULL, ring, "compactor-a", 0}, {NULL, ring, "compactor-b", 0}};
+    fx_ring_lifecycler_t *lc[2];
+    for (int i = 0; i < 2; i++) {
+        fx_ring_lifecycler_options_t o = {m[i].id, "127.0.0.1:1", "", "", 64, NULL, 100,
+                                          "fornax/rings"};
+        assert_non_null(lc[i] = fx_ring_lifecycler_start(ring, &o, &err));
+        assert_int_equal(fx_ring_lifecycler_set_state(lc[i], FX_RING_ACTIVE, &err), FX_OK);
+        m[i].c = compactor("1h", NULL);
+    }
+    assert_int_equal(fx_ring_refresh(ring, &err), FX_OK);
+    fx_ring_snapshot_t *s = fx_ring_acquire(ring);
+    assert_int_equal(s->ninstances, 2);
+    fx_ring_release(ring, s);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, member_run, &m[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(m[i].rc, FX_OK);
+    }
+    for (int i = 0; i < NT; i++)
+        assert_int_equal(visible(tenants[i], vis, MAXB), 1);
+    assert_true(V(compactions) == NT);
+    assert_true(V(runs_started) == 2);
+    for (int i = 0; i < 2; i++) {
+        cp_free(m[i].c);
+        fx_ring_lifecycler_stop(lc[i], 1);
+    }
+    fx_ring_free(ring);
+    fx_kv_close(kv);
+}
+
+/* --- the blocks tests/integration/test_compactor.py starts from ------------------------------- */
+
+#define IDATA "tests/integration/data/compactor"
+#define ITENANT "anonymous"
+#define IT0 (1795000000000LL / (8 * HOUR) * (8 * HOUR))
+
+/* Three replica blocks of one hour and a block three hours later. They are
+ * committed (the ingester does not upload blocks yet); this test checks
+ * they still open and verify with the current format, and rewrites them
+ * with FX_UPDATE_FIXTURES=1. */
+static void test_integration_fixtures(void **state)
+{
+    (void)state;
+    prof_t p[16];
+    fx_block_meta_t m;
+    if (getenv("FX_UPDATE_FIXTURES")) {
+        rm_rf(IDATA);
+        mkdir("tests/integration/data", 0755);
+        mkdir(IDATA, 0755);
+        size_t n = profiles(p, IT0 + 5 * MIN, 2, 100, "svc");
+        for (int i = 0; i < 3; i++) {
+            cut(ITENANT, p, n, IDATA, &m);
+            fx_block_meta_free(&m);
+        }
+        n = profiles(p, IT0 + 3 * HOUR, 1, 500, "other");
+        cut(ITENANT, p, n, IDATA, &m);
+        fx_block_meta_free(&m);
+    }
+    fx_err_t err = {0};
+    DIR *d = opendir(IDATA);
+    if (!d)
+        fail_msg("%s is missing (run from the repo root)", IDATA);
+    int replicas = 0, later = 0, nblocks = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        char path[512];
+        fx_block_t *blk;
+        fx_block_options_t o = {FX_BLOCK_IO_PREAD, NULL, 1, 0};
+        if (de->d_name[0] == '.')
+            continue;
+        nblocks++;
+        snprintf(path, sizeof path, "%s/%s", IDATA, de->d_name);
+        if (fx_block_open_dir(path, &o, &blk, &err))
+            fail_msg("%s: %s; regenerate with FX_UPDATE_FIXTURES=1 build/tests/test_compactor",
+                     path, err.msg);
+        const fx_block_meta_t *bm = fx_block_meta(blk);
+        assert_string_equal(bm->tenant, ITENANT);
+        assert_string_equal(bm->id, de->d_name);
+        assert_int_equal(bm->level, 1);
+        replicas += bm->min_time_ms == IT0 + 5 * MIN && bm->profiles == 2 * NFX;
+        later += bm->min_time_ms == IT0 + 3 * HOUR && bm->profiles == NFX;
+        fx_block_close(blk);
+    }
+    closedir(d);
+    assert_int_equal(nblocks, 4);
+    assert_int_equal(replicas, 3);
+    assert_int_equal(later, 1);
+}
+
 /* --- ring -------------------------------------------------------------------------------- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -1325,6 +1470,8 @@ int main(void)
         T(test_tenants_and_foreign_objects),
         T(test_run_owned_and_stop),
         cmocka_unit_test(test_ring_owner),
+        T(test_two_compactors),
+        T(test_integration_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
