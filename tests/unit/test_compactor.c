@@ -15,7 +15,12 @@
  *     corrupted.json, counted, skipped; the rest still compacts;
  *   - a crash between upload and marking, and one in the middle of an
  *     upload, leave readable states the next run completes;
- *   - tenants are shared out over the compactor ring, one owner each.
+ *   - tenants are shared out over the compactor ring, one owner each, and
+ *     two compactors running at once compact each tenant once;
+ *   - the committed blocks of tests/integration/data/compactor still verify;
+ *   - the replica, deletion, corruption and crash tests again against a real
+ *     S3 server that checks SigV4 (npm @20minutes/s3rver, skipped only
+ *     without node).
  */
 #include <setjmp.h>
 #include <stdarg.h>
