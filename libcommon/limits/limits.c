@@ -93,6 +93,10 @@ static const fx_opt_t limits_opts[] = {
     {"querier.max-flamegraph-nodes-max", "max_flamegraph_nodes_max", FX_OPT_INT,
      OFF(max_flamegraph_nodes_max), FX_LIMIT_MAX_FLAMEGRAPH_NODES_MAX,
      "Largest max_nodes a query may ask for.", NONNEG, NULL, RT},
+    {"compactor.blocks-retention-period", "compactor_blocks_retention_period", FX_OPT_DURATION,
+     OFF(compactor_blocks_retention_period_ns), FX_LIMIT_COMPACTOR_BLOCKS_RETENTION_PERIOD,
+     "Delete blocks whose newest profile is older than this; 0 keeps them forever.", NONNEG,
+     NULL, RT},
 };
 
 const fx_opt_table_t fx_limits_table = {"limits", "limits", limits_opts,

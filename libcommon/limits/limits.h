@@ -152,6 +152,15 @@
  * allowing full-fidelity exports; 0 removes the cap. */
 #define FX_LIMIT_MAX_FLAMEGRAPH_NODES_MAX "1048576"
 
+/* ---- retention (enforced by the compactor) -------------------------------------- */
+
+/* compactor_blocks_retention_period  -compactor.blocks-retention-period  (duration)
+ * Blocks whose newest profile is older than this get a deletion mark and are
+ * deleted after -compactor.deletion-delay. 0 (keep forever) is Pyroscope's
+ * default: deleting a tenant's data must be an operator's decision, and
+ * object storage is cheap next to a lost incident's profiles. */
+#define FX_LIMIT_COMPACTOR_BLOCKS_RETENTION_PERIOD "0"
+
 /* Every limit of one tenant. Sizes in bytes, durations in nanoseconds. */
 typedef struct fx_limits {
     double ingestion_rate_mb;
@@ -174,6 +183,7 @@ typedef struct fx_limits {
     int64_t max_query_lookback_ns;
     int64_t max_flamegraph_nodes_default;
     int64_t max_flamegraph_nodes_max;
+    int64_t compactor_blocks_retention_period_ns;
 } fx_limits_t;
 
 /* "MB" in limit names is Pyroscope's: 2^20 bytes. */

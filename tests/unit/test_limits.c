@@ -75,6 +75,7 @@ static void test_defaults(void **state)
     assert_true(l->max_query_lookback_ns == 7 * 24 * 3600 * SEC);
     assert_int_equal(l->max_flamegraph_nodes_default, 8192);
     assert_int_equal(l->max_flamegraph_nodes_max, 1048576);
+    assert_true(l->compactor_blocks_retention_period_ns == 0); /* off, as Pyroscope */
     assert_false(l->disable_label_sanitization);
     assert_int_equal(fx_limits_tenants(reg), 0);
     fx_limits_registry_free(reg);
@@ -126,6 +127,7 @@ static void test_tenant_overrides(void **state)
                     "    ingestion_rate_mb: 10\n"
                     "    max_label_names_per_series: 40\n"
                     "    max_query_lookback: 30d\n"
+                    "    compactor_blocks_retention_period: 14d\n"
                     "  \"beta-1\": {}\n"
                     "  'team.(x)':\n"
                     "    max_flamegraph_nodes_default: 16384\n";
@@ -145,6 +147,7 @@ static void test_tenant_overrides(void **state)
     assert_true(a->ingestion_rate_mb == 10.0);
     assert_int_equal(a->max_label_names_per_series, 40);
     assert_true(a->max_query_lookback_ns == 30 * 24 * 3600 * SEC);
+    assert_true(a->compactor_blocks_retention_period_ns == 14 * 24 * 3600 * SEC);
     assert_true(a->max_query_length_ns == 12 * 3600 * SEC); /* YAML default */
     assert_int_equal(a->max_label_value_length, 4096);      /* flag default */
     assert_int_equal(a->max_global_series_per_tenant, 5000);
@@ -171,6 +174,7 @@ static void test_tenant_overrides(void **state)
                         "    ingestion_rate_mb: 10\n"
                         "    max_label_names_per_series: 40\n"
                         "    max_query_lookback: 30d\n"
+                        "    compactor_blocks_retention_period: 14d\n"
                         "  beta-1: {}\n"
                         "  \"team.(x)\":\n"
                         "    max_flamegraph_nodes_default: 16384\n");
