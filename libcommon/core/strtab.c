@@ -81,6 +81,8 @@ static size_t probe(const fx_strtab_t *t, const char *s, size_t n)
 
 int64_t fx_strtab_find(const fx_strtab_t *t, const char *s, size_t n)
 {
+    if (!s) /* (NULL, 0), e.g. an empty fx_buf_t: the empty string */
+        s = "";
     if (!t->nslots)
         return -1;
     uint32_t v = t->slots[probe(t, s, n)];
@@ -89,6 +91,8 @@ int64_t fx_strtab_find(const fx_strtab_t *t, const char *s, size_t n)
 
 uint32_t fx_strtab_intern(fx_strtab_t *t, const char *s, size_t n)
 {
+    if (!s) /* (NULL, 0), e.g. an empty fx_buf_t: the empty string */
+        s = "";
     if ((t->len + 1) * 2 > t->nslots)
         grow_slots(t);
     size_t j = probe(t, s, n);

@@ -430,7 +430,8 @@ static int fs_list(fx_bucket_t *bb, const char *prefix, const char *delim, fx_bu
     }
     if ((rc = walk(&l, fd, &rel, prefix + dlen)) != FX_OK)
         goto out;
-    qsort(l.v, l.n, sizeof *l.v, entry_cmp);
+    if (l.n) /* qsort(NULL, 0) is undefined */
+        qsort(l.v, l.n, sizeof *l.v, entry_cmp);
 
     size_t plen = strlen(prefix);
     const char *last_cp = NULL;
