@@ -75,6 +75,10 @@ static const fx_opt_t ring_opts[] = {
      "Availability zone of this instance (for zone-aware replication).", 0, 0, NULL, 0},
     {"ring.zone-awareness-enabled", NULL, FX_OPT_BOOL, offsetof(fx_ring_opts_t, zone_awareness),
      "false", "Place the replicas of a series in distinct zones.", 0, 0, NULL, 0},
+    {"store-gateway.sharding-ring.replication-factor", NULL, FX_OPT_INT,
+     offsetof(fx_ring_opts_t, store_gateway_rf), "1",
+     "Store-gateways each block is served by (queriers tolerate one fewer failed gateways).", 1, 9,
+     NULL, 0},
     {"distributor.replication-factor", NULL, FX_OPT_INT, offsetof(fx_ring_opts_t, replication_factor),
      "0", "Ingesters each profile is written to; 0 = 1 with the memory store, 3 with etcd.", 0, 9,
      NULL, 0},
@@ -100,6 +104,11 @@ int64_t fx_app_grace_ms(fx_app_t *app) { return app->proc.graceful_shutdown_ns /
 bool fx_app_runs(fx_app_t *app, const char *name)
 {
     return fx_process_has_target(&app->proc, name);
+}
+
+int fx_app_store_gateway_rf(fx_app_t *app)
+{
+    return (int)app->ring.store_gateway_rf;
 }
 
 int fx_app_replication_factor(fx_app_t *app)

@@ -83,8 +83,11 @@ typedef struct fx_ring_opts {
     char *instance_zone;
     bool zone_awareness;
     int64_t replication_factor; /* 0 = 1 with the memory store, 3 with etcd */
+    int64_t store_gateway_rf;   /* store-gateways serving each block */
 } fx_ring_opts_t;
 const fx_ring_opts_t *fx_app_ring_opts(fx_app_t *app);
+/* Store-gateways serving each block (-store-gateway.sharding-ring.replication-factor). */
+int fx_app_store_gateway_rf(fx_app_t *app);
 /* Effective replication factor. */
 int fx_app_replication_factor(fx_app_t *app);
 /* This instance's id and advertised addresses ("host:port"). */

@@ -55,7 +55,8 @@ static int profile_types(fx_call_t *call, const ProtobufCMessage *in, ProtobufCM
 {
     qr_t *q = call->ctx;
     qr_results_t res;
-    int rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/ProfileTypes", in,
+    const Querier__V1__ProfileTypesRequest *r = (const Querier__V1__ProfileTypesRequest *)in;
+    int rc = qr_fanout(q, call->tenant, "ProfileTypes", r->start, r->end, in,
                        &querier__v1__profile_types_response__descriptor, &res, err);
     if (rc == FX_OK) {
         Querier__V1__ProfileTypesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
@@ -127,7 +128,7 @@ static int label_names(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMes
     int rc;
     if ((rc = check_matchers(r->matchers, r->n_matchers, err)) < 0)
         return rc;
-    rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/LabelNames", in,
+    rc = qr_fanout(q, call->tenant, "LabelNames", r->start, r->end, in,
                    &types__v1__label_names_response__descriptor, &res, err);
     if (rc == FX_OK) {
         Types__V1__LabelNamesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
@@ -157,7 +158,7 @@ static int label_values(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMe
         return fx_err_set(err, FX_EINVAL, "name is required");
     if ((rc = check_matchers(r->matchers, r->n_matchers, err)) < 0)
         return rc;
-    rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/LabelValues", in,
+    rc = qr_fanout(q, call->tenant, "LabelValues", r->start, r->end, in,
                    &types__v1__label_values_response__descriptor, &res, err);
     if (rc == FX_OK) {
         Types__V1__LabelValuesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
@@ -188,7 +189,7 @@ static int series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage 
     int rc;
     if ((rc = check_matchers(r->matchers, r->n_matchers, err)) < 0)
         return rc;
-    rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/Series", in,
+    rc = qr_fanout(q, call->tenant, "Series", r->start, r->end, in,
                    &querier__v1__series_response__descriptor, &res, err);
     if (rc == FX_OK) {
         Querier__V1__SeriesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
@@ -233,7 +234,8 @@ static int profile_stats(fx_call_t *call, const ProtobufCMessage *in, ProtobufCM
 {
     qr_t *q = call->ctx;
     qr_results_t res;
-    int rc = qr_fanout(q, call->tenant, "/ingester.v1.IngesterService/ProfileStats", in,
+    /* Stats cover all time: ask every group. */
+    int rc = qr_fanout(q, call->tenant, "ProfileStats", 1, INT64_MAX, in,
                        &types__v1__get_profile_stats_response__descriptor, &res, err);
     if (rc == FX_OK) {
         Types__V1__GetProfileStatsResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);

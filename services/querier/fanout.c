@@ -2,6 +2,12 @@
  * fanout.c - parallel calls to the ingesters of the ring, and the replica
  * deduplication that keeps answers exact with replication factor > 1.
  *
+ * Two groups of stores answer the same RPCs: the ingesters (recent data,
+ * the head plus blocks they still serve) and the store-gateways (blocks in
+ * object storage). A query's time range is split at now -
+ * -querier.query-store-after: newer data from the ingesters, older from the
+ * store-gateways (with 0: both groups for the whole range).
+ *
  * Every profile is written to RF ingesters, so asking all of them and
  * summing would count it RF times. With RF > 1 a select runs in two
  * phases: each ingester lists the keys (series fingerprint, time, profile
@@ -10,7 +16,11 @@
  * ingester then merges only its assigned profiles. A profile that reached
  * only some replicas (quorum writes, an ingester that was down) is still
  * counted once, and an ingester that fails is tolerated as long as at most
- * RF - quorum of them do.
+ * RF - quorum of them do. Blocks in object storage overlap too (each
+ * ingester uploads its replica; a gateway replication factor > 1 serves a
+ * block twice), so store-gateway answers are always deduplicated the same
+ * way, across gateways and together with the ingesters when both groups
+ * cover the same time.
  */
 #include "querier.h"
 #include "core/hash.h"
@@ -19,12 +29,14 @@
 #include "log/log.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct job {
     qr_t *q;
-    const char *tenant, *method;
+    const char *tenant;
+    char method[160];
     const ProtobufCMessage *req;
     const ProtobufCMessageDescriptor *resp_desc;
     qr_result_t *res;
@@ -40,6 +52,10 @@ static void *run_job(void *arg)
     return NULL;
 }
 
+static const char *const group_service[QR_NGROUPS] = {"ingester.v1.IngesterService",
+                                                      "storegateway.v1.StoreGatewayService"};
+static const char *const group_what[QR_NGROUPS] = {"ingester", "store-gateway"};
+
 /* Runs method on every result slot with rc == 0 (reqs[i] NULL = skip). */
 static void run_all(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *const *reqs,
                     const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out)
@@ -52,7 +68,9 @@ static void run_all(qr_t *q, const char *tenant, const char *method, const Proto
     for (size_t i = 0; i < out->n; i++) {
         if (!reqs[i] || out->v[i].rc != FX_OK)
             continue;
-        jobs[i] = (job_t){q, tenant, method, reqs[i], resp_desc, &out->v[i], 0};
+        jobs[i] = (job_t){q, tenant, "", reqs[i], resp_desc, &out->v[i], 0};
+        snprintf(jobs[i].method, sizeof jobs[i].method, "/%s/%s", group_service[out->v[i].group],
+                 method);
         if (active == 1)
             run_job(&jobs[i]);
         else
@@ -64,59 +82,104 @@ static void run_all(qr_t *q, const char *tenant, const char *method, const Proto
     free(jobs);
 }
 
-/* How many ingesters may fail before an answer could miss profiles: with
- * quorum writes every profile is on at least quorum replicas. */
-static size_t max_failures(qr_t *q)
+/* How many members of a group may fail before an answer could miss
+ * profiles: with quorum writes every profile is on at least quorum
+ * ingesters; a block is served by every gateway of its replication set. */
+static size_t max_failures(qr_t *q, int group)
 {
-    int rf = fx_app_replication_factor(q->app);
-    return rf > 1 ? (size_t)(rf - (rf / 2 + 1)) : 0;
+    if (group == QR_INGESTERS) {
+        int rf = fx_app_replication_factor(q->app);
+        return rf > 1 ? (size_t)(rf - (rf / 2 + 1)) : 0;
+    }
+    int rf = fx_app_store_gateway_rf(q->app);
+    return rf > 1 ? (size_t)(rf - 1) : 0;
 }
 
-/* Fills out with one slot per ingester of the ring; unhealthy ones are
- * marked failed. */
-static void targets(qr_t *q, qr_results_t *out)
+static fx_ring_t *group_ring(qr_t *q, int group)
 {
-    fx_ring_snapshot_t *s = fx_ring_acquire(q->ingesters);
+    return group == QR_INGESTERS ? q->ingesters : q->gateways;
+}
+
+/* Appends one slot per member of group's ring; unhealthy ones are marked
+ * failed. */
+static void add_targets(qr_t *q, int group, int64_t start, int64_t end, qr_results_t *out)
+{
+    fx_ring_t *ring = group_ring(q, group);
+    fx_ring_snapshot_t *s = fx_ring_acquire(ring);
     int64_t now = fx_now_ms();
-    out->v = fx_calloc(s->ninstances + 1, sizeof *out->v);
-    out->n = s->ninstances;
+    out->v = fx_realloc(out->v, (out->n + s->ninstances + 1) * sizeof *out->v);
     for (size_t i = 0; i < s->ninstances; i++) {
-        qr_result_t *r = &out->v[i];
+        qr_result_t *r = &out->v[out->n++];
+        memset(r, 0, sizeof *r);
         r->addr = fx_strdup(s->instances[i].addr);
+        r->group = group;
+        r->start = start;
+        r->end = end;
         fx_arena_init(&r->arena);
-        if (!fx_ring_healthy(q->ingesters, &s->instances[i], FX_RING_OP_READ, now))
-            r->rc = fx_err_set(&r->err, FX_EUNAVAIL, "ingester %s is unhealthy in the ring",
-                               s->instances[i].id);
+        if (!fx_ring_healthy(ring, &s->instances[i], FX_RING_OP_READ, now))
+            r->rc = fx_err_set(&r->err, FX_EUNAVAIL, "%s %s is unhealthy in the ring",
+                               group_what[group], s->instances[i].id);
         else /* back after a restart: dial it now rather than after the backoff */
             fx_rpc_client_revive(fx_rpc_pool_get(fx_app_pool(q->app), r->addr),
                                  s->instances[i].heartbeat_ms);
     }
-    fx_ring_release(q->ingesters, s);
+    fx_ring_release(ring, s);
 }
 
-/* Fails if more ingesters failed than replication tolerates; otherwise
- * drops the failed slots so callers only see answers. */
+/* Which groups serve [start, end] and over which part of it. Both 0 means
+ * "no time range": ingesters only (Pyroscope's rule). */
+static void plan(qr_t *q, int64_t start, int64_t end, qr_results_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t after = q->opts.query_store_after_ns / 1000000;
+    int gateways = 0;
+    if (q->gateways) {
+        /* No store-gateway anywhere (blocks not in use): the ingesters are
+         * the only store, for the whole range. */
+        fx_ring_snapshot_t *s = fx_ring_acquire(q->gateways);
+        gateways = s->ninstances > 0;
+        fx_ring_release(q->gateways, s);
+    }
+    if ((start == 0 && end == 0) || !gateways) {
+        add_targets(q, QR_INGESTERS, start, end, out);
+        return;
+    }
+    if (after <= 0) {
+        add_targets(q, QR_INGESTERS, start, end, out);
+        add_targets(q, QR_GATEWAYS, start, end, out);
+        return;
+    }
+    int64_t boundary = fx_now_ms() - after;
+    if (end >= boundary)
+        add_targets(q, QR_INGESTERS, start > boundary ? start : boundary, end, out);
+    if (start < boundary)
+        add_targets(q, QR_GATEWAYS, start, end < boundary ? end : boundary - 1, out);
+}
+
+/* Fails if more members of a group failed than replication tolerates;
+ * otherwise drops the failed slots so callers only see answers. */
 static int settle(qr_t *q, qr_results_t *out, fx_err_t *err)
 {
-    size_t failed = 0, k = 0;
-    const qr_result_t *first = NULL;
-    for (size_t i = 0; i < out->n; i++)
-        if (out->v[i].rc < 0) {
-            failed++;
-            if (!first)
+    for (int g = 0; g < QR_NGROUPS; g++) {
+        size_t failed = 0, members = 0;
+        const qr_result_t *first = NULL;
+        for (size_t i = 0; i < out->n; i++) {
+            if (out->v[i].group != g)
+                continue;
+            members++;
+            if (out->v[i].rc < 0 && !failed++)
                 first = &out->v[i];
         }
-    if (failed > max_failures(q)) {
-        int rf = fx_app_replication_factor(q->app);
-        return fx_err_set(err, first->rc == FX_EUNAVAIL || failed > 1 ? FX_EUNAVAIL : first->rc,
-                          "%zu of %zu ingesters failed (replication factor %d tolerates %zu): %s",
-                          failed, out->n, rf, max_failures(q), first->err.msg);
+        if (failed > max_failures(q, g))
+            return fx_err_set(err, failed > 1 ? FX_EUNAVAIL : first->rc,
+                              "%zu of %zu %ss failed (their replication tolerates %zu): %s", failed,
+                              members, group_what[g], max_failures(q, g), first->err.msg);
     }
+    size_t k = 0;
     for (size_t i = 0; i < out->n; i++) {
         if (out->v[i].rc < 0) {
-            if (failed)
-                fx_log_warn("query tolerates a failed ingester", "addr=%s err=%s", out->v[i].addr,
-                            fx_q(out->v[i].err.msg));
+            fx_log_warn("query tolerates a failed store", "addr=%s err=%s", out->v[i].addr,
+                        fx_q(out->v[i].err.msg));
             fx_arena_free(&out->v[i].arena);
             free((char *)out->v[i].addr);
             continue;
@@ -127,10 +190,11 @@ static int settle(qr_t *q, qr_results_t *out, fx_err_t *err)
     return FX_OK;
 }
 
-int qr_fanout(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *req,
-              const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
+int qr_fanout(qr_t *q, const char *tenant, const char *method, int64_t start, int64_t end,
+              const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+              qr_results_t *out, fx_err_t *err)
 {
-    targets(q, out);
+    plan(q, start, end, out);
     const ProtobufCMessage **reqs = fx_calloc(out->n + 1, sizeof *reqs);
     for (size_t i = 0; i < out->n; i++)
         reqs[i] = req;
@@ -219,43 +283,73 @@ static void keytab_free(keytab_t *t)
     free(t->slots);
 }
 
-/* Ingesters in the ring (healthy or not). */
-static size_t ring_size(qr_t *q)
+/* Copies of sel, one per target, with the target's time range. */
+static void per_target(const Ingester__V1__SelectRequest *sel, const qr_results_t *t,
+                       Ingester__V1__SelectRequest *sels)
 {
-    fx_ring_snapshot_t *s = fx_ring_acquire(q->ingesters);
-    size_t n = s->ninstances;
-    fx_ring_release(q->ingesters, s);
-    return n;
+    for (size_t i = 0; i < t->n; i++) {
+        sels[i] = *sel;
+        sels[i].start = t->v[i].start;
+        sels[i].end = t->v[i].end;
+    }
+}
+
+/* Deduplication is needed where copies of a profile can meet: replicated
+ * ingesters, and any store-gateway (replica blocks). */
+static int needs_dedup(qr_t *q, const qr_results_t *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].group == QR_GATEWAYS)
+            return 1;
+    return fx_app_replication_factor(q->app) > 1;
 }
 
 int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
                      Ingester__V1__SelectRequest *sel, qr_make_req_fn make_req, void *ctx,
                      const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
 {
-    int rc;
-    /* A tree an ingester truncates to max_nodes is exact only when it is
-     * the whole answer: merging truncated parts is not truncating the
-     * merge (a node cut into "other" on each ingester may be above the
-     * threshold once summed). When several ingesters contribute they send
-     * whole trees and the querier truncates once. */
-    if (fx_app_replication_factor(q->app) <= 1) {
-        /* One copy of every profile: nothing to deduplicate. */
-        if (ring_size(q) > 1)
-            sel->max_nodes = 0;
-        return qr_fanout(q, tenant, method, make_req(ctx, sel), resp_desc, out, err);
-    }
     qr_results_t keys;
-    if ((rc = qr_fanout(q, tenant, "/ingester.v1.IngesterService/SelectProfileKeys", &sel->base,
-                        &ingester__v1__profile_keys__descriptor, &keys, err)) < 0) {
+    int rc;
+
+    plan(q, sel->start, sel->end, &keys);
+    Ingester__V1__SelectRequest *sels = fx_calloc(keys.n + 1, sizeof *sels);
+    const ProtobufCMessage **reqs = fx_calloc(keys.n + 1, sizeof *reqs);
+    per_target(sel, &keys, sels);
+    /* A tree a store truncates to max_nodes is exact only when it is the
+     * whole answer: merging truncated parts is not truncating the merge (a
+     * node cut into "other" on each store may be above the threshold once
+     * summed). When several stores contribute they send whole trees and
+     * the querier truncates once. */
+    if (!needs_dedup(q, &keys)) {
+        for (size_t i = 0; i < keys.n; i++) {
+            if (keys.n > 1)
+                sels[i].max_nodes = 0;
+            reqs[i] = make_req(ctx, &sels[i]);
+        }
+        run_all(q, tenant, method, reqs, resp_desc, &keys);
+        *out = keys;
+        free(reqs);
+        rc = settle(q, out, err);
+        free(sels);
+        return rc;
+    }
+    /* Phase 1: every store lists the profiles it would use. */
+    for (size_t i = 0; i < keys.n; i++)
+        reqs[i] = &sels[i].base;
+    run_all(q, tenant, "SelectProfileKeys", reqs, &ingester__v1__profile_keys__descriptor, &keys);
+    free(reqs);
+    if ((rc = settle(q, &keys, err)) < 0) {
         qr_results_free(&keys);
+        free(sels);
         memset(out, 0, sizeof *out);
         return rc;
     }
+    per_target(sel, &keys, sels); /* settle dropped failed slots */
     keytab_t t = {0};
     for (size_t i = 0; i < keys.n; i++) {
         const Ingester__V1__ProfileKeys *k = (const Ingester__V1__ProfileKeys *)keys.v[i].resp;
         if (k->n_time_ns != k->n_fingerprints || k->ids.len != k->n_fingerprints * 16)
-            continue; /* malformed answer: this ingester provides nothing */
+            continue; /* malformed answer: this store provides nothing */
         for (size_t j = 0; j < k->n_fingerprints; j++) {
             pkey_t key;
             memset(&key, 0, sizeof key);
@@ -278,17 +372,19 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
         owner[i] = (uint32_t)best;
         load[best]++;
     }
-    /* Phase 2: each ingester merges exactly its assigned profiles. */
+    /* Phase 2: each store merges exactly its assigned profiles. */
     out->n = keys.n;
     out->v = fx_calloc(keys.n + 1, sizeof *out->v);
-    const ProtobufCMessage **reqs = fx_calloc(keys.n + 1, sizeof *reqs);
-    Ingester__V1__SelectRequest *sels = fx_calloc(keys.n + 1, sizeof *sels);
+    reqs = fx_calloc(keys.n + 1, sizeof *reqs);
     Ingester__V1__ProfileKeys *only = fx_calloc(keys.n + 1, sizeof *only);
     size_t merging = 0;
     for (size_t h = 0; h < keys.n; h++)
         merging += load[h] > 0;
     for (size_t h = 0; h < keys.n; h++) {
         out->v[h].addr = fx_strdup(keys.v[h].addr);
+        out->v[h].group = keys.v[h].group;
+        out->v[h].start = keys.v[h].start;
+        out->v[h].end = keys.v[h].end;
         fx_arena_init(&out->v[h].arena);
         if (!load[h])
             continue;
@@ -307,14 +403,13 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
         }
         o->n_time_ns = o->n_fingerprints;
         o->ids.len = o->n_fingerprints * 16;
-        sels[h] = *sel;
         sels[h].only = o;
         if (merging > 1)
             sels[h].max_nodes = 0;
         reqs[h] = make_req(ctx, &sels[h]);
     }
     run_all(q, tenant, method, reqs, resp_desc, out);
-    /* Ingesters with nothing assigned took no part. */
+    /* Stores with nothing assigned took no part. */
     size_t k = 0;
     rc = FX_OK;
     for (size_t h = 0; h < out->n; h++) {

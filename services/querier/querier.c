@@ -9,6 +9,10 @@
 static const fx_opt_t opts[] = {
     {"querier.query-timeout", NULL, FX_OPT_DURATION, offsetof(qr_opts_t, query_timeout_ns), "2m",
      "Timeout of one query to an ingester.", 0, 0, NULL, 0},
+    {"querier.query-store-after", NULL, FX_OPT_DURATION, offsetof(qr_opts_t, query_store_after_ns),
+     "4h", "Data older than this comes from the store-gateways (object storage), newer from the "
+     "ingesters; 0 asks both for every query (answers are deduplicated either way). Keep it "
+     "below the ingesters' -ingester.local-block-retention.", 0, 0, NULL, 0},
     {"explain.llm.base-url", NULL, FX_OPT_STRING, offsetof(qr_opts_t, llm_base_url), "",
      "OpenAI-compatible endpoint for /api/v1/explain (e.g. https://api.openai.com); empty = "
      "built-in analyzer only, nothing is sent anywhere.", 0, 0, NULL, 0},
@@ -35,6 +39,7 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     int rc;
     q->app = app;
     q->ingesters = fx_app_ring(app, "ingester");
+    q->gateways = fx_app_ring(app, "store-gateway");
     if ((rc = qr_register_api(q, err)) < 0 || (rc = qr_register_render(q, err)) < 0 ||
         (rc = qr_register_explain(q, err)) < 0)
         return rc;

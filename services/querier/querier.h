@@ -16,6 +16,7 @@
 
 typedef struct qr_opts {
     int64_t query_timeout_ns;  /* one ingester call */
+    int64_t query_store_after_ns; /* older data comes from store-gateways; 0 = both always */
     char *llm_base_url;        /* explain: OpenAI-compatible endpoint ("" = off) */
     char *llm_model;
     char *llm_api_key_file;
@@ -26,6 +27,7 @@ typedef struct qr {
     fx_app_t *app;
     qr_opts_t opts;
     fx_ring_t *ingesters;
+    fx_ring_t *gateways;       /* store-gateway ring; NULL when none is used */
 } qr_t;
 
 extern const fx_module_t fx_querier_module;
@@ -33,8 +35,13 @@ extern const fx_module_t fx_querier_module;
 /* ---- fan-out (fanout.c) ----------------------------------------------------- */
 
 /* One ingester's answer. resp lives in arena (freed by qr_results_free). */
+/* The groups of stores a query reads from. */
+enum { QR_INGESTERS = 0, QR_GATEWAYS = 1, QR_NGROUPS = 2 };
+
 typedef struct qr_result {
     const char *addr;
+    int group;                 /* QR_INGESTERS or QR_GATEWAYS */
+    int64_t start, end;        /* the part of the query's range it serves (ms) */
     fx_arena_t arena;
     ProtobufCMessage *resp;
     int rc;
@@ -46,11 +53,13 @@ typedef struct qr_results {
     size_t n;
 } qr_results_t;
 
-/* Calls method on every ingester that may hold the tenant's data, in
- * parallel. Fails if any of them fails (with RF = 1 a missing answer is
- * missing data). */
-int qr_fanout(qr_t *q, const char *tenant, const char *method, const ProtobufCMessage *req,
-              const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err);
+/* Calls the RPC named method ("LabelNames") on every store that may hold
+ * the tenant's data in [start, end] ms (both 0: ingesters only), in
+ * parallel. Fails if more stores of a group failed than its replication
+ * tolerates. req goes unchanged to all. */
+int qr_fanout(qr_t *q, const char *tenant, const char *method, int64_t start, int64_t end,
+              const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+              qr_results_t *out, fx_err_t *err);
 void qr_results_free(qr_results_t *r);
 
 /* Builds the request of a select RPC around sel (which the callee may

@@ -257,7 +257,7 @@ static void label_values(fx_http_req_t *req, void *ctx)
         r.n_matchers = query && *query ? 1 : 0;
         r.start = from;
         r.end = until;
-        if ((rc = qr_fanout(q, req->tenant, "/ingester.v1.IngesterService/LabelValues", &r.base,
+        if ((rc = qr_fanout(q, req->tenant, "LabelValues", r.start, r.end, &r.base,
                             &types__v1__label_values_response__descriptor, &res, &err)) < 0)
             goto out;
         /* Union (answers are sorted; sort the concatenation for simplicity). */

@@ -127,7 +127,7 @@ int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *
     /* With a call-site filter the ingesters must not truncate: "other"
      * would swallow the frames the filter looks for. */
     select_request(s, s->stack_trace_selector ? 0 : s->max_nodes, &r);
-    if ((rc = qr_fanout_select(q, tenant, "/ingester.v1.IngesterService/MergeStacktraces", &r,
+    if ((rc = qr_fanout_select(q, tenant, "MergeStacktraces", &r,
                                select_itself, NULL, &ingester__v1__merge_stacktraces_response__descriptor,
                                &res, err)) < 0)
         goto out;
@@ -249,7 +249,7 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
     r.aggregation = avg ? TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_AVERAGE
                         : TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_SUM;
     series_ctx_t sc = {a, &r};
-    if ((rc = qr_fanout_select(q, tenant, "/ingester.v1.IngesterService/MergeSeries", &sel,
+    if ((rc = qr_fanout_select(q, tenant, "MergeSeries", &sel,
                                series_request, &sc, &querier__v1__select_series_response__descriptor,
                                &res, err)) < 0)
         goto out;
@@ -295,7 +295,7 @@ int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *
     if (s->empty)
         return FX_OK;
     select_request(s, s->max_nodes, &r);
-    if ((rc = qr_fanout_select(q, tenant, "/ingester.v1.IngesterService/MergePprof", &r,
+    if ((rc = qr_fanout_select(q, tenant, "MergePprof", &r,
                                select_itself, NULL, &ingester__v1__merge_pprof_response__descriptor,
                                &res, err)) < 0)
         goto out;

@@ -6,8 +6,7 @@ import unittest
 
 from fornax import Fornax, HTTPError
 
-FLAGS = ["-validation.reject-older-than=0", "-querier.max-query-lookback=0",
-         "-querier.max-query-length=0"]
+from fornax import TEST_FLAGS as FLAGS  # noqa: E402
 
 
 class Durability(unittest.TestCase):

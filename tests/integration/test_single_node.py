@@ -17,8 +17,7 @@ from fornax import FIXTURES, Fornax, HTTPError, fixture, fixture_json, go_pprof_
 
 # Fixture timestamps are fixed (2026-11-21): accept and query them whatever
 # the date the tests run on.
-FLAGS = ["-validation.reject-older-than=0", "-querier.max-query-lookback=0",
-         "-querier.max-query-length=0"]
+from fornax import TEST_FLAGS as FLAGS  # noqa: E402
 START, END = 0, 4102444800000  # 1970 .. 2100 in ms
 
 NODE_WALL_TYPES = {

@@ -276,9 +276,12 @@ class Etcd:
                 for kv in kvs}
 
 
-# Test-time flags: accept and query the fixtures' fixed timestamps.
+# Test-time flags: accept and query the fixtures' fixed timestamps, keep
+# everything in the ingesters (tests of blocks turn cutting on themselves) and
+# let queriers ask every store for every range.
 TEST_FLAGS = ["-validation.reject-older-than=0", "-querier.max-query-lookback=0",
-              "-querier.max-query-length=0"]
+              "-querier.max-query-length=0", "-ingester.max-block-duration=0",
+              "-querier.query-store-after=0"]
 # Tests push faster than the default 4 MB/s per tenant; the limit has its own test.
 BULK_FLAGS = ["-distributor.ingestion-rate-limit-mb=1000", "-distributor.ingestion-burst-size-mb=1000"]
 

@@ -17,7 +17,7 @@ const BIN_DIR = process.env.FORNAX_BIN || path.join(ROOT, 'build/bin');
 // pprof keeps its own timestamp and the shared fixtures were captured long ago, so the
 // ingestion age limit (docs/configuration.md, default 1h) is switched off (0 = no limit).
 // FORNAX_EXTRA_FLAGS (space-separated) replaces these.
-export const EXTRA_FLAGS = (process.env.FORNAX_EXTRA_FLAGS ?? '-validation.reject-older-than=0').split(/\s+/).filter(Boolean);
+export const EXTRA_FLAGS = (process.env.FORNAX_EXTRA_FLAGS ?? '-validation.reject-older-than=0 -ingester.max-block-duration=0 -querier.query-store-after=0').split(/\s+/).filter(Boolean);
 
 export function fornaxPath() {
   return path.join(BIN_DIR, 'fornax');
