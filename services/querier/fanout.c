@@ -108,6 +108,10 @@ static void add_targets(qr_t *q, int group, int64_t start, int64_t end, qr_resul
     fx_ring_snapshot_t *s = fx_ring_acquire(ring);
     int64_t now = fx_now_ms();
     out->v = fx_realloc(out->v, (out->n + s->ninstances + 1) * sizeof *out->v);
+    /* The slots may have moved: an arena's protobuf-c allocator points at
+     * the arena itself. */
+    for (size_t i = 0; i < out->n; i++)
+        out->v[i].arena.pb.allocator_data = &out->v[i].arena;
     for (size_t i = 0; i < s->ninstances; i++) {
         qr_result_t *r = &out->v[out->n++];
         memset(r, 0, sizeof *r);
@@ -184,7 +188,9 @@ static int settle(qr_t *q, qr_results_t *out, fx_err_t *err)
             free((char *)out->v[i].addr);
             continue;
         }
-        out->v[k++] = out->v[i];
+        out->v[k] = out->v[i];
+        out->v[k].arena.pb.allocator_data = &out->v[k].arena; /* see add_targets */
+        k++;
     }
     out->n = k;
     return FX_OK;
@@ -423,7 +429,9 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
             rc = out->v[h].rc;
             *err = out->v[h].err;
         }
-        out->v[k++] = out->v[h];
+        out->v[k] = out->v[h];
+        out->v[k].arena.pb.allocator_data = &out->v[k].arena; /* see add_targets */
+        k++;
     }
     out->n = k;
     for (size_t h = 0; h < keys.n; h++) {
