@@ -179,7 +179,7 @@ static void *sync_loop(void *arg)
             next = now + g->c.sync_interval_ms;
             continue;
         }
-        if (sg__ring_signature(g) != g->ring_sig) {
+        if (sg__ring_signature(g) != atomic_load(&g->ring_sig)) {
             fx_log_info("store-gateway ring changed; re-assigning blocks", "instance=%s", fx_q(g->id));
             sg_reconcile(g, &err);
         }

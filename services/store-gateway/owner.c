@@ -43,13 +43,15 @@ static long health(sg_t *g, const fx_ring_snapshot_t *s, uint8_t *ok)
     return self;
 }
 
-static uint64_t signature(const fx_ring_snapshot_t *s, const uint8_t *ok)
+/* Our own state is left out: whether the walk reaches us before rf ACTIVE
+ * others does not depend on it, so turning ACTIVE changes nothing. */
+static uint64_t signature(const fx_ring_snapshot_t *s, const uint8_t *ok, long self)
 {
     uint64_t h = 0x243f6a8885a308d3ULL;
     for (size_t i = 0; i < s->ninstances; i++) {
         const fx_ring_instance_t *in = &s->instances[i];
         uint64_t x = fx_hash64(in->id, strlen(in->id), in->ntokens);
-        x ^= (uint64_t)in->state << 1 | ok[i];
+        x ^= (uint64_t)((long)i == self ? 0 : in->state) << 1 | ok[i];
         x ^= in->ntokens ? (uint64_t)in->tokens[0] << 8 : 0;
         h = fx_mix64(h ^ x);
     }
@@ -60,8 +62,8 @@ uint64_t sg__ring_signature(sg_t *g)
 {
     fx_ring_snapshot_t *s = fx_ring_acquire(g->c.ring);
     uint8_t *ok = fx_malloc(s->ninstances + 1);
-    health(g, s, ok);
-    uint64_t sig = signature(s, ok);
+    long self = health(g, s, ok);
+    uint64_t sig = signature(s, ok, self);
     free(ok);
     fx_ring_release(g->c.ring, s);
     return sig;
@@ -103,7 +105,7 @@ long sg__owned(sg_t *g, const sg_listed_t *v, size_t n, uint8_t *owned, uint64_t
     fx_ring_snapshot_t *s = fx_ring_acquire(g->c.ring);
     uint8_t *ok = fx_malloc(s->ninstances + 1), *seen = fx_malloc(s->ninstances + 1);
     long self = health(g, s, ok), count = -1;
-    *sig = signature(s, ok);
+    *sig = signature(s, ok, self);
     if (self >= 0) {
         count = 0;
         for (size_t i = 0; i < n; i++) {

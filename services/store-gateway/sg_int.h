@@ -56,7 +56,7 @@ struct sg {
     size_t nbad, badcap;
     char (*suspect)[FX_BLOCK_ULID_LEN + 1]; /* a query saw corruption: re-read fresh */
     size_t nsuspect, suspcap;
-    uint64_t ring_sig;
+    _Atomic uint64_t ring_sig; /* membership ownership was last computed for */
 
     fx_ring_lifecycler_t *lc;
     pthread_t thread;

@@ -509,7 +509,7 @@ int sg__reconcile(sg_t *g, fx_err_t *err)
     sg_block_t **drop = NULL;
     size_t ndrop = 0;
     (void)err;
-    g->ring_sig = sig;
+    atomic_store(&g->ring_sig, sig);
     if (nowned < 0) {
         /* Not (yet, or no longer) in the ring: keep what is open. */
         fx_log_debug("store-gateway not in the ring; ownership unchanged", "instance=%s", fx_q(g->id));
@@ -544,7 +544,7 @@ int sg__reconcile(sg_t *g, fx_err_t *err)
     for (size_t i = 0; i < g->nlisted && !atomic_load(&g->stopping); i++) {
         const sg_listed_t *l = &g->listed[i];
         int found;
-        if (!owned[i])
+        if (!owned[i] || in_list(g->bad, g->nbad, l->id))
             continue;
         pthread_mutex_lock(&g->mu);
         find_block(g, l->tenant, l->id, &found);
