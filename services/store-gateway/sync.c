@@ -141,20 +141,31 @@ void sg__listed_free(sg_listed_t *v, size_t n)
     free(v);
 }
 
-/* The section a checksum message names, for corrupted.json. */
+/* The section file a checksum message names, for corrupted.json
+ * (docs/bucket-layout.md): the block reader says "<file> section: ...",
+ * "<kind> section: ..." or "meta.json: ...". */
 static const char *section_of(const char *msg)
 {
-    static const char *const names[][2] = {{"meta.json", "meta"}, {"index", "index"},
-                                           {"symbols", "symbols"}, {"profiles", "profiles"}};
-    const char *best = "unknown", *at = NULL;
-    for (size_t i = 0; i < FX_ARRAY_LEN(names); i++) {
-        const char *p = strstr(msg, names[i][0]);
-        if (p && (!at || p < at)) {
-            at = p;
-            best = names[i][1];
-        }
+    static const char *const files[] = {"index.fxb", "symbols.fxb", "profiles.fxb"};
+    for (size_t i = 0; i < FX_ARRAY_LEN(files); i++) {
+        char want[32];
+        int kind = (int)(strchr(files[i], '.') - files[i]);
+        snprintf(want, sizeof want, "%s section", files[i]);
+        if (strstr(msg, want))
+            return files[i];
+        snprintf(want, sizeof want, "%.*s section", kind, files[i]);
+        if (strstr(msg, want))
+            return files[i];
     }
-    return best;
+    return strstr(msg, "meta.json") ? "meta.json" : "unknown";
+}
+
+/* The message without this gateway's local path ("block /data/.../<id>: "). */
+static const char *without_path(const char *msg, const char *id)
+{
+    const char *p = strstr(msg, id);
+    size_t n = strlen(id);
+    return p && p[n] == ':' && p[n + 1] == ' ' ? p + n + 2 : msg;
 }
 
 /* Writes <tenant>/<id>/corrupted.json and never retries the block. */
@@ -164,9 +175,10 @@ static void confirm_corrupt(sg_t *g, const char *tenant, const char *id, const f
     fx_err_t err = {0};
     add_to_list(&g->bad, &g->nbad, &g->badcap, id);
     del_from_list(g->suspect, &g->nsuspect, id);
+    const char *msg = without_path(why->msg, id);
     fx_buf_printf(&body, "{\"id\":\"%s\",\"time\":%lld,\"section\":\"%s\",\"error\":", id,
-                  (long long)(fx_now_ms() / 1000), section_of(why->msg));
-    fx_buf_json_str(&body, why->msg, strlen(why->msg));
+                  (long long)(fx_now_ms() / 1000), section_of(msg));
+    fx_buf_json_str(&body, msg, strlen(msg));
     fx_buf_puts(&body, "}\n");
     fx_buf_printf(&key, "%s/%s/corrupted.json", tenant, id);
     if (fx_bucket_put(g->c.bucket, fx_buf_cstr(&key), body.data, body.len, &err) < 0)

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -926,6 +927,22 @@ static void test_corrupted(void **state)
     assert_int_equal(loaded(g), ROUNDS + 2);
     snprintf(key, sizeof key, "t1/%s/corrupted.json", bad);
     assert_true(bucket_has(key));
+    /* The agreed mark: the section's file, seconds, no local paths. */
+    fx_buf_t mark = FX_BUF_INIT;
+    fx_err_t err = {0};
+    assert_int_equal(fx_bucket_get(W.bucket, key, &mark, &err), FX_OK);
+    json_error_t je;
+    json_t *j = json_loadb((const char *)mark.data, mark.len, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), bad);
+    assert_string_equal(json_string_value(json_object_get(j, "section")), "profiles.fxb");
+    int64_t t = json_integer_value(json_object_get(j, "time"));
+    assert_true(t > fx_now_ms() / 1000 - 60 && t <= fx_now_ms() / 1000);
+    const char *why = json_string_value(json_object_get(j, "error"));
+    assert_non_null(strstr(why, "checksum"));
+    assert_null(strstr(why, W.dir));
+    json_decref(j);
+    fx_buf_free(&mark);
     assert_true(metric(0, "fornax_store_gateway_corrupted_blocks_total") == 1);
     assert_like_head(g, NULL);
 
