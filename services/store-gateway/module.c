@@ -14,7 +14,6 @@
 #include <sys/resource.h>
 
 typedef struct sg_opts {
-    int64_t replication_factor;
     int64_t sync_interval_ns;
     int64_t index_cache_bytes, symbols_cache_bytes;
     char *block_source;
@@ -28,10 +27,9 @@ typedef struct sg_module {
     sg_t *g;
 } sg_module_t;
 
+/* -store-gateway.sharding-ring.replication-factor is a ring option of the
+ * runtime (fx_app_store_gateway_rf): queriers need it too. */
 static const fx_opt_t opts[] = {
-    {"store-gateway.sharding-ring.replication-factor", NULL, FX_OPT_INT,
-     offsetof(sg_opts_t, replication_factor), "1",
-     "Store-gateways that load each block (queries then deduplicate by profile key).", 1, 9, NULL, 0},
     {"store-gateway.sync-interval", NULL, FX_OPT_DURATION, offsetof(sg_opts_t, sync_interval_ns), "1m",
      "How often the bucket is listed for new and deleted blocks (ring changes are acted on within "
      "a second).", 1000000, 604800000000000LL, NULL, 0},
@@ -96,7 +94,7 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     sg_config_t c = {0};
     c.bucket = bucket;
     c.ring = fx_app_ring(app, SG_RING);
-    c.replication_factor = (int)m->opts.replication_factor;
+    c.replication_factor = fx_app_store_gateway_rf(app);
     c.sync_dir = dir;
     c.source = strcmp(m->opts.block_source, "bucket") == 0 ? SG_SOURCE_BUCKET : SG_SOURCE_CACHE;
     c.io = strcmp(m->opts.io_engine, "pread") == 0      ? FX_BLOCK_IO_PREAD
@@ -122,8 +120,7 @@ static int run(fx_app_t *app, void *state, fx_err_t *err)
                                       fx_app_http_addr(app), ro->instance_zone, (int)ro->num_tokens,
                                       tokens, ro->heartbeat_period_ns / 1000000, ro->prefix};
     fx_log_info("store-gateway starting", "bucket=%s source=%s replication_factor=%d",
-                fx_q(m->g->c.bucket->where), m->opts.block_source,
-                (int)m->opts.replication_factor);
+                fx_q(m->g->c.bucket->where), m->opts.block_source, m->g->c.replication_factor);
     return sg_start(m->g, &o, err);
 }
 
