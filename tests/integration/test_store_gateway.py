@@ -242,9 +242,6 @@ class StoreGatewayTest(unittest.TestCase):
         self.assertEqual(ready, b"ready")
 
 
-@unittest.skip("services/querier/fanout.c add_targets() reallocs result slots whose arenas are "
-               "initialised (fx_arena_t points at itself): use-after-free when ingesters and "
-               "store-gateways are both asked; remove this skip with the fix (passes with it)")
 class BlocksEndToEnd(unittest.TestCase):
     """Push, answer from the head; restart with block cutting on; once every
     block is uploaded, retired from the ingester and loaded by the
