@@ -272,15 +272,16 @@ static int mount_metrics(fx_app_t *app, fx_err_t *err)
 
 typedef struct ring_page {
     fx_app_t *app;
-    const char *ring;  /* "ingester", "distributor" */
+    const char *ring;  /* "ingester", "distributor", "store-gateway" */
     const char *title;
 } ring_page_t;
 
 static ring_page_t ring_pages[] = {
     {NULL, "ingester", "Ingester ring"},
     {NULL, "distributor", "Distributor ring"},
+    {NULL, "store-gateway", "Store-gateway ring"},
 };
-static const char *const ring_paths[] = {"/ring", "/distributor/ring"};
+static const char *const ring_paths[] = {"/ring", "/distributor/ring", "/store-gateway/ring"};
 
 /* GET: HTML for people, JSON for tools (Accept: application/json).
  * POST forget=<id>: removes an (unhealthy) instance, then shows the page. */

@@ -603,6 +603,8 @@ int fx__q_select_series(const fx__source_t *src, const fx_head_query_t *q, const
                 sum += (double)c.v[e++].value;
             if (agg == FX_AGG_AVERAGE)
                 sum /= (double)(e - b);
+            else if (agg == FX_AGG_COUNT)
+                sum = (double)(e - b);
             __int128 pt = (__int128)q->start_ms + (__int128)c.v[b].bucket * step_ms;
             s->points[s->npoints].ts_ms = pt > INT64_MAX ? INT64_MAX : (int64_t)pt;
             s->points[s->npoints].value = sum;

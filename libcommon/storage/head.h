@@ -172,6 +172,7 @@ int fx_head_merge_pprof(fx_head_t *h, const fx_head_query_t *q, fx_buf_t *out, f
 typedef enum fx_head_aggregation {
     FX_AGG_SUM = 0,
     FX_AGG_AVERAGE = 1,
+    FX_AGG_COUNT = 2, /* profiles per bucket: lets a caller average over several sources */
 } fx_head_aggregation_t;
 
 typedef struct fx_head_point {
@@ -196,8 +197,9 @@ typedef struct fx_head_ts_list {
  * or per group of the values of by[] (nby > 0; a series lacking a label
  * simply omits it). Buckets follow Pyroscope's rangeSeries: the point at
  * t = start + k*step collects profiles with t - step < time <= t (time in
- * ms); a bucket's value is the sum, or with FX_AGG_AVERAGE the mean of its
- * profiles. Result sorted by labels. step_ms >= 1.
+ * ms); a bucket's value is the sum, with FX_AGG_AVERAGE the mean, with
+ * FX_AGG_COUNT the number of its profiles. Result sorted by labels.
+ * step_ms >= 1.
  */
 int fx_head_select_series(fx_head_t *h, const fx_head_query_t *q, const char *const *by,
                           size_t nby, int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
