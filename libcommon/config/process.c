@@ -29,7 +29,10 @@ static const fx_opt_t process_opts[] = {
     {"server.grpc-listen-port", NULL, FX_OPT_INT, OFF(grpc_listen_port), "9095",
      "gRPC listen port for calls between Fornax services.", 0, 65535, NULL, 0},
     {"server.http-threads", NULL, FX_OPT_INT, OFF(http_threads), "0",
-     "HTTP worker threads; 0 means one per CPU.", 0, 1024, NULL, 0},
+     "HTTP handler threads (one I/O thread per CPU reads requests and writes replies); 0 "
+     "means two per CPU and at least 4 (handlers block on calls to other services, so more "
+     "threads than CPUs keeps the CPUs busy).",
+     0, 1024, NULL, 0},
     {"server.grpc-threads", NULL, FX_OPT_INT, OFF(grpc_threads), "0",
      "gRPC handler threads; 0 means two per CPU and at least 4 (handlers block on disk "
      "writes, so more threads than CPUs keeps the CPUs busy).",
@@ -67,7 +70,8 @@ static int ncpu(void)
 
 int fx_process_http_threads(const fx_process_opts_t *o)
 {
-    return o->http_threads > 0 ? (int)o->http_threads : ncpu();
+    int n = 2 * ncpu();
+    return o->http_threads > 0 ? (int)o->http_threads : (n < 4 ? 4 : n);
 }
 
 int fx_process_grpc_threads(const fx_process_opts_t *o)
