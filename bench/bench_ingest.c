@@ -217,9 +217,9 @@ int main(int argc, char **argv)
     printf("\nload: %d connections, %.0f s warm-up + %.0f s measured per phase, %zu variants x %zu "
            "services per kind; client = this process (libcurl multi, one thread)\n",
            conc, warm, dur, nvariants, nseries);
-    printf("%-8s %-4s %8s %9s %8s %13s %7s %7s %7s %8s %8s %7s %6s\n", "api", "kind", "prof/s",
+    printf("%-8s %-4s %8s %9s %8s %13s %7s %7s %7s %8s %8s %8s %7s %6s\n", "api", "kind", "prof/s",
            "raw MB/s", "gz MB/s", "raw MB/s/core", "floor x", "p50 ms", "p99 ms", "srv CPU",
-           "cli CPU", "MB/srvs", "errors");
+           "cli CPU", "oth CPU", "MB/srvs", "errors");
     uint64_t samples = 0, values = 0;
     for (int api = 0; api < 2; api++)
         for (int k = 0; k < NKINDS; k++) {
@@ -235,10 +235,11 @@ int main(int argc, char **argv)
             double raw = (double)r.raw_bytes / 1e6 / r.secs, gz = (double)r.gz_bytes / 1e6 / r.secs;
             double per_core = raw / (double)ncpu;
             double p50 = lg_quantile(r.lat_ms, r.ok, 0.5), p99 = lg_quantile(r.lat_ms, r.ok, 0.99);
-            printf("%-8s %-4s %8.0f %9.1f %8.1f %13.1f %7.1f %7.1f %7.1f %7.0f%% %7.0f%% %7.0f %6zu\n",
-                   api == LG_API_INGEST ? "/ingest" : "connect", kind_names[k], (double)r.ok / r.secs,
-                   raw, gz, per_core, per_core > 0 ? K->floor_ours / per_core : 0, p50, p99,
-                   100 * r.server_cpu / r.secs, 100 * r.client_cpu / r.secs,
+            printf("%-8s %-4s %8.0f %9.1f %8.1f %13.1f %7.1f %7.1f %7.1f %7.0f%% %7.0f%% %7.0f%% %7.0f "
+                   "%6zu\n", api == LG_API_INGEST ? "/ingest" : "connect", kind_names[k],
+                   (double)r.ok / r.secs, raw, gz, per_core, per_core > 0 ? K->floor_ours / per_core : 0,
+                   p50, p99, 100 * r.server_cpu / r.secs, 100 * r.client_cpu / r.secs,
+                   100 * r.other_cpu / r.secs,
                    r.server_cpu > 0 ? (double)r.raw_bytes / 1e6 / r.server_cpu : 0, r.failed);
             printf("=> ingest_%s raw_mb_s_per_core=%.1f floor_ratio_ours=%.2f floor_ratio_protobuf_c=%.2f "
                    "p50_ms=%.1f p99_ms=%.1f\n", pname, per_core, K->floor_ours / per_core,
@@ -249,7 +250,8 @@ int main(int argc, char **argv)
         }
     printf("columns: raw MB/s/core = uncompressed pprof MB/s divided by the %ld CPUs (client included);\n"
            "  floor x = one core's gunzip + libcommon/pprof decode rate / raw MB/s/core;\n"
-           "  srv/cli CPU = CPU time of fornax / of this client per wall second (200%% = both cores);\n"
+           "  srv/cli/oth CPU = CPU time of fornax / this client / all other processes per wall second\n"
+           "  (200%% = both cores; other processes compete for the same cores);\n"
            "  MB/srvs = raw MB per CPU-second fornax used\n", ncpu);
 
     if (!url) {

@@ -465,6 +465,23 @@ static double lg_proc_cpu(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds all CPUs of the machine have been busy (not idle or iowait)
+ * so far: what other processes used during a run is this minus ours. */
+static double lg_machine_busy(void)
+{
+    unsigned long long v[10] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return 0;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+    fclose(f);
+    if (n < 8)
+        return 0;
+    /* user nice system idle iowait irq softirq steal (guest time is in user) */
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double lg_self_cpu(void)
 {
     struct rusage ru;
@@ -594,6 +611,7 @@ typedef struct lg_run_opts {
 typedef struct lg_run_result {
     size_t ok, failed;
     double secs, client_cpu, server_cpu;
+    double other_cpu;        /* CPU seconds the rest of the machine used meanwhile */
     uint64_t raw_bytes, gz_bytes, samples, values;
     double *lat_ms;          /* one per ok request (malloc'd) */
     char first_error[300];
@@ -640,7 +658,7 @@ static void lg_run(const lg_run_opts_t *o, lg_run_result_t *r)
     int all = o->once || o->count; /* every request is measured */
     int running = 0, measuring = 0;
     int64_t t0 = fx_mono_ns(), mstart = 0, mend = 0;
-    double ccpu0 = 0, scpu0 = 0;
+    double ccpu0 = 0, scpu0 = 0, mcpu0 = 0;
 
     memset(r, 0, sizeof *r);
     hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
@@ -654,6 +672,7 @@ static void lg_run(const lg_run_opts_t *o, lg_run_result_t *r)
         mstart = t0;
         ccpu0 = lg_self_cpu();
         scpu0 = lg_proc_cpu(o->server);
+        mcpu0 = lg_machine_busy();
     }
     for (int i = 0; i < o->conc; i++) {
         lg_slot_t *s = &slots[i];
@@ -689,6 +708,7 @@ static void lg_run(const lg_run_opts_t *o, lg_run_result_t *r)
                 mstart = now;
                 ccpu0 = lg_self_cpu();
                 scpu0 = lg_proc_cpu(o->server);
+                mcpu0 = lg_machine_busy();
             }
             int in_window = measuring && (all || (double)(now - mstart) / 1e9 < o->duration_s);
             if (in_window) {
@@ -713,6 +733,7 @@ static void lg_run(const lg_run_opts_t *o, lg_run_result_t *r)
                 mend = now;
                 r->client_cpu = lg_self_cpu() - ccpu0;
                 r->server_cpu = lg_proc_cpu(o->server) - scpu0;
+                r->other_cpu = lg_machine_busy() - mcpu0 - r->client_cpu - r->server_cpu;
                 total = 0; /* start nothing new; let the requests in flight finish */
             }
             if (next < total) {
@@ -727,7 +748,10 @@ static void lg_run(const lg_run_opts_t *o, lg_run_result_t *r)
         mend = fx_mono_ns();
         r->client_cpu = lg_self_cpu() - ccpu0;
         r->server_cpu = lg_proc_cpu(o->server) - scpu0;
+        r->other_cpu = lg_machine_busy() - mcpu0 - r->client_cpu - r->server_cpu;
     }
+    if (r->other_cpu < 0)
+        r->other_cpu = 0;
     r->secs = (double)(mend - mstart) / 1e9;
     for (int i = 0; i < o->conc; i++) {
         curl_easy_cleanup(slots[i].c);
