@@ -378,6 +378,9 @@ stop:
     fx_http_server_stop(app->http);
     fx_rpc_server_stop(app->rpc, fx_app_grace_ms(app));
 out:
+    /* The config frees the strings it stored into the modules' option
+     * structs, so it goes before destroy frees those structs. */
+    fx_config_free(app->cfg);
     for (size_t i = nmodules; i-- > 0;)
         if (app->modules[i] && app->modules[i]->destroy)
             app->modules[i]->destroy(app->states[i]);
@@ -391,7 +394,6 @@ out:
     for (size_t i = 0; i < app->npaths; i++)
         free(app->paths[i]);
     fx_limits_registry_free(app->limits);
-    fx_config_free(app->cfg);
     free(app);
     return status;
 }
