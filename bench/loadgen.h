@@ -490,22 +490,27 @@ static double lg_self_cpu(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* SIGTERM (graceful: RocksDB closes cleanly), wait; SIGKILL after 30 s. */
+/* SIGTERM (graceful: RocksDB closes cleanly), wait; SIGKILL after 30 s.
+ * Says so when fornax did not exit cleanly. */
 static void lg_server_stop(lg_server_t *s)
 {
-    int st;
+    int st = 0, done = 0;
     if (s->pid <= 0)
         return;
     kill(s->pid, SIGTERM);
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return;
-        }
-        usleep(100 * 1000);
+    for (int i = 0; i < 300 && !done; i++) {
+        done = waitpid(s->pid, &st, WNOHANG) == s->pid;
+        if (!done)
+            usleep(100 * 1000);
     }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &st, 0);
+    if (!done) {
+        fprintf(stderr, "bench: fornax did not stop within 30 s of SIGTERM; killing it\n");
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &st, 0);
+    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench: fornax exited abnormally on SIGTERM (status %d); see %s\n", st,
+                s->log);
+    }
     s->pid = 0;
 }
 
