@@ -610,6 +610,7 @@ static inline uint32_t trie_get_or_add(trie_t *t, uint64_t key, uint32_t next, i
 /* A node of the local trie: pprof location index under a parent. */
 typedef struct lnode {
     uint32_t parent, loc, depth;
+    uint32_t last_child; /* the child the last walk through here took; 0 = none */
 } lnode_t;
 
 /* Sorts v[0..n) by their upper 32 bits, which are below max: a stable LSD
@@ -717,6 +718,7 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     size_t nl = 1, lcap = nlocrefs / 5 + 16; /* local node 0 is the root */
     trie_init(&trie, lcap);
     lnodes = fx_malloc(lcap * sizeof *lnodes);
+    lnodes[0] = (lnode_t){0, 0, 0, 0};
     for (size_t i = 0, off = 0, prev = 0; i < p->nsamples; prev = off, off += p->samples[i++].nlocs) {
         size_t n = p->samples[i].nlocs, cp = 0;
         const uint32_t *x = locidx + off;
@@ -728,17 +730,23 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
                 cp++;
         }
         uint32_t node = cp ? path[cp - 1] : 0;
-        /* locs are leaf first; the tree grows from the root. */
+        /* locs are leaf first; the tree grows from the root. Most nodes
+         * have one child, and walks repeat: the child the last walk took is
+         * tried before the hash (nodes of one path sit side by side, so
+         * this mostly stays in cache where the hash would miss). */
         for (size_t d = cp; d < n; d++) {
-            int added;
-            uint32_t next = trie_get_or_add(&trie, (uint64_t)node << 32 | x[n - 1 - d],
-                                            (uint32_t)nl, &added);
-            if (added) {
-                if (nl == lcap)
-                    FX_GROW(lnodes, lcap, nl + 1);
-                lnodes[nl] = (lnode_t){node, x[n - 1 - d], (uint32_t)(d + 1)};
-                lstart[d + 2]++;
-                nl++;
+            uint32_t loc = x[n - 1 - d], next = lnodes[node].last_child;
+            if (!next || lnodes[next].loc != loc) {
+                int added;
+                next = trie_get_or_add(&trie, (uint64_t)node << 32 | loc, (uint32_t)nl, &added);
+                if (added) {
+                    if (nl == lcap)
+                        FX_GROW(lnodes, lcap, nl + 1);
+                    lnodes[nl] = (lnode_t){node, loc, (uint32_t)(d + 1), 0};
+                    lstart[d + 2]++;
+                    nl++;
+                }
+                lnodes[node].last_child = next;
             }
             path[d] = node = next;
         }
