@@ -48,13 +48,17 @@ static size_t nvariants = 16, nseries = 8;
 /* --- parse floor --------------------------------------------------------------------- */
 
 /* Raw MB/s of gunzip (+ decode with our decoder, or protobuf-c's generated
- * unpack) over the kind's bodies on this thread, for at least secs. */
+ * unpack) over the kind's bodies on this thread: rounds over all bodies for
+ * at least secs, the fastest round counts (a floor is what the code can do;
+ * another process taking the core for a moment only slows some rounds). */
 static double floor_run(const kind_t *k, int decoder, double secs, double *pps)
 {
     fx_buf_t plain = FX_BUF_INIT;
-    uint64_t bytes = 0, n = 0;
-    int64_t t0 = fx_mono_ns(), t;
+    double best = 0;
+    int64_t start = fx_mono_ns();
     do {
+        uint64_t bytes = 0;
+        int64_t t0 = fx_mono_ns();
         for (size_t i = 0; i < nvariants; i++) {
             const lg_body_t *b = &k->bodies[LG_API_INGEST][i];
             fx_err_t err = {0};
@@ -74,14 +78,17 @@ static double floor_run(const kind_t *k, int decoder, double secs, double *pps)
                 google__v1__profile__free_unpacked(p, NULL);
             }
             bytes += plain.len;
-            n++;
         }
-        t = fx_mono_ns();
-    } while ((double)(t - t0) / 1e9 < secs);
+        double secs_round = (double)(fx_mono_ns() - t0) / 1e9;
+        double rate = (double)bytes / 1e6 / secs_round;
+        if (rate > best) {
+            best = rate;
+            if (pps)
+                *pps = (double)nvariants / secs_round;
+        }
+    } while ((double)(fx_mono_ns() - start) / 1e9 < secs);
     fx_buf_free(&plain);
-    if (pps)
-        *pps = (double)n / ((double)(t - t0) / 1e9);
-    return (double)bytes / 1e6 / ((double)(t - t0) / 1e9);
+    return best;
 }
 
 /* --- main ---------------------------------------------------------------------------- */
@@ -188,7 +195,8 @@ int main(int argc, char **argv)
     }
 
     /* Parse floor: the same bytes, one thread, nothing else running. */
-    printf("\nparse floor (one core; gunzip with libdeflate as the distributor does, then decode):\n");
+    printf("\nparse floor (one core, fastest round over the %zu bodies; gunzip with libdeflate as the "
+           "distributor does, then decode):\n", nvariants);
     printf("  %-4s %14s %22s %28s\n", "kind", "gunzip alone", "gunzip + libcommon/pprof",
            "gunzip + protobuf-c unpack");
     for (int k = 0; k < NKINDS; k++) {
