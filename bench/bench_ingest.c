@@ -10,7 +10,7 @@
  *     -fornax PATH  fornax binary (default $FORNAX_BIN/fornax, else build/bin/fornax)
  *     -d SECONDS    measured seconds per phase (default 10)
  *     -w SECONDS    warm-up per phase (default 2)
- *     -c N          connections, one request in flight each (default 8)
+ *     -c N          connections, one request in flight each (default 16)
  *     -variants N   distinct resampled profiles per kind (default 16)
  *     -series N     services the pushes are spread over (default 8)
  *     -floor S      seconds per parse-floor measurement (default 1)
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     const char *dir = "bench/data/ingest", *phases = NULL;
     char fornax[512];
     double dur = 10, warm = 2, floor_s = 1;
-    int conc = 8;
+    int conc = 16;
     size_t count = 0;
     const char *url = NULL;
     pid_t pid = 0;
