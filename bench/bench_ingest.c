@@ -249,9 +249,11 @@ int main(int argc, char **argv)
                    p50, p99, 100 * r.server_cpu / r.secs, 100 * r.client_cpu / r.secs,
                    100 * r.other_cpu / r.secs,
                    r.server_cpu > 0 ? (double)r.raw_bytes / 1e6 / r.server_cpu : 0, r.failed);
-            printf("=> ingest_%s raw_mb_s_per_core=%.1f floor_ratio_ours=%.2f floor_ratio_protobuf_c=%.2f "
-                   "p50_ms=%.1f p99_ms=%.1f\n", pname, per_core, K->floor_ours / per_core,
-                   K->floor_pbc / per_core, p50, p99);
+            double srvs = r.server_cpu > 0 ? (double)r.raw_bytes / 1e6 / r.server_cpu : 0;
+            printf("=> ingest_%s raw_mb_s_per_core=%.1f floor_x=%.2f (protobuf-c floor: %.2f; per "
+                   "fornax CPU-second: %.2f) p50_ms=%.1f p99_ms=%.1f other_processes_cpu=%.0f%%\n",
+                   pname, per_core, K->floor_ours / per_core, K->floor_pbc / per_core,
+                   srvs > 0 ? K->floor_ours / srvs : 0, p50, p99, 100 * r.other_cpu / r.secs);
             if (r.failed)
                 printf("   %zu failed pushes; first: %s\n", r.failed, r.first_error);
             free(r.lat_ms);

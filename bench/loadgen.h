@@ -582,8 +582,19 @@ static void lg_report_disk(const char *data_dir, uint64_t samples, uint64_t valu
            (double)(d.sst + d.wal) / (double)values, (double)d.sst / 1e6, (double)d.wal / 1e6,
            (double)d.other / 1e6);
     int64_t t = fx_mono_ns();
-    if (fx_head_open(head_dir, NULL, &h, &err) < 0 || fx_head_compact(h, &err) < 0 ||
-        fx_head_disk_usage(h, &du, &err) < 0) {
+    fx_head_disk_t fl;
+    if (fx_head_open(head_dir, NULL, &h, &err) < 0 || fx_head_disk_usage(h, &fl, &err) < 0) {
+        printf("  offline reopen failed: %s\n", err.msg);
+    } else {
+        /* Opening replays the WAL into memtables and flushes them to L0
+         * SST files (zstd): the state a running ingester reaches at each
+         * memtable flush. */
+        uint64_t tot = fl.profiles + fl.symbols + fl.meta + fl.wal;
+        printf("  after reopen (WAL replayed and flushed to L0 SSTs, no compaction): %.2f MB = "
+               "%.2f B/sample, %.2f B/value\n", (double)tot / 1e6, (double)tot / (double)samples,
+               (double)tot / (double)values);
+    }
+    if (!h || fx_head_compact(h, &err) < 0 || fx_head_disk_usage(h, &du, &err) < 0) {
         printf("  offline compaction failed: %s\n", err.msg);
     } else {
         uint64_t tot = du.profiles + du.symbols + du.meta + du.wal;
@@ -591,8 +602,10 @@ static void lg_report_disk(const char *data_dir, uint64_t samples, uint64_t valu
                "%.2f B/value (rows %.2f MB, symbols %.2f MB)\n",
                (double)(fx_mono_ns() - t) / 1e9, (double)tot / 1e6, (double)tot / (double)samples,
                (double)tot / (double)values, (double)du.profiles / 1e6, (double)du.symbols / 1e6);
-        printf("=> %s_storage_bytes_per_sample=%.2f bytes_per_value=%.2f (after compaction; %.2f as "
-               "left)\n", tag, (double)tot / (double)samples, (double)tot / (double)values,
+        printf("=> %s_storage_bytes_per_sample=%.2f bytes_per_value=%.2f (after compaction; %.2f "
+               "after flush; %.2f as left, WAL uncompressed)\n", tag, (double)tot / (double)samples,
+               (double)tot / (double)values,
+               (double)(fl.profiles + fl.symbols + fl.meta + fl.wal) / (double)samples,
                (double)(d.sst + d.wal) / (double)samples);
     }
     if (h)
