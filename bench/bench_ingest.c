@@ -63,8 +63,8 @@ static double floor_run(const kind_t *k, int decoder, double secs, double *pps)
             const lg_body_t *b = &k->bodies[LG_API_INGEST][i];
             fx_err_t err = {0};
             plain.len = 0;
-            FX_ASSERT(fx_gunzip(b->b.data + b->gz_off, b->b.len - b->gz_off, 64 << 20, &plain, &err) ==
-                      FX_OK);
+            FX_ASSERT(fx_gunzip(b->b.data + b->gz_off, b->b.len - b->gz_off, 64 << 20, &plain,
+                                &err) == FX_OK);
             if (decoder == 1) {
                 fx_arena_t a;
                 fx_pprof_t p;
@@ -117,7 +117,8 @@ int main(int argc, char **argv)
                              "-distributor.ingestion-burst-size-mb=100000"};
     size_t nextra = 2;
 
-    snprintf(fornax, sizeof fornax, "%s/fornax", getenv("FORNAX_BIN") ? getenv("FORNAX_BIN") : "build/bin");
+    snprintf(fornax, sizeof fornax, "%s/fornax",
+             getenv("FORNAX_BIN") ? getenv("FORNAX_BIN") : "build/bin");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--")) {
@@ -146,7 +147,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-url")) url = v;
         else if (!strcmp(a, "-pid")) pid = (pid_t)atoi(v);
         else {
-            fprintf(stderr, "bench_ingest: unknown option %s (see the comment at the top of bench/bench_ingest.c)\n", a);
+            fprintf(stderr,
+                    "bench_ingest: unknown option %s (see the comment at the top of "
+                    "bench/bench_ingest.c)\n",
+                    a);
             return 2;
         }
     }
@@ -175,9 +179,11 @@ int main(int argc, char **argv)
         }
         free(files);
         double n = (double)K->nsrc;
-        printf("  %-4s %zu real Go profiles, avg %.0f KB raw / %.0f KB gzip, %.0f samples, %.0f locations, "
+        printf("  %-4s %zu real Go profiles, avg %.0f KB raw / %.0f KB gzip, %.0f samples, %.0f "
+               "locations, "
                "%zu sample types\n",
-               kind_names[k], K->nsrc, raw / n / 1e3, gz / n / 1e3, smp / n, loc / n, K->src[0].ntypes);
+               kind_names[k], K->nsrc, raw / n / 1e3, gz / n / 1e3, smp / n, loc / n,
+               K->src[0].ntypes);
         int64_t now = fx_now_ns();
         for (int api = 0; api < 2; api++)
             K->bodies[api] = fx_calloc(nvariants, sizeof(lg_body_t));
@@ -195,8 +201,10 @@ int main(int argc, char **argv)
     }
 
     /* Parse floor: the same bytes, one thread, nothing else running. */
-    printf("\nparse floor (one core, fastest round over the %zu bodies; gunzip with libdeflate as the "
-           "distributor does, then decode):\n", nvariants);
+    printf(
+        "\nparse floor (one core, fastest round over the %zu bodies; gunzip with libdeflate as the "
+        "distributor does, then decode):\n",
+        nvariants);
     printf("  %-4s %14s %22s %28s\n", "kind", "gunzip alone", "gunzip + libcommon/pprof",
            "gunzip + protobuf-c unpack");
     for (int k = 0; k < NKINDS; k++) {
@@ -204,8 +212,8 @@ int main(int argc, char **argv)
         K->floor_gunzip = floor_run(K, 0, floor_s, NULL);
         K->floor_ours = floor_run(K, 1, floor_s, &K->floor_ours_pps);
         K->floor_pbc = floor_run(K, 2, floor_s, NULL);
-        printf("  %-4s %9.0f MB/s %12.0f MB/s (%5.0f/s) %18.0f MB/s\n", kind_names[k], K->floor_gunzip,
-               K->floor_ours, K->floor_ours_pps, K->floor_pbc);
+        printf("  %-4s %9.0f MB/s %12.0f MB/s (%5.0f/s) %18.0f MB/s\n", kind_names[k],
+               K->floor_gunzip, K->floor_ours, K->floor_ours_pps, K->floor_pbc);
     }
 
     /* The server. */
@@ -232,21 +240,26 @@ int main(int argc, char **argv)
     for (int api = 0; api < 2; api++)
         for (int k = 0; k < NKINDS; k++) {
             char pname[32];
-            snprintf(pname, sizeof pname, "%s-%s", api == LG_API_INGEST ? "ingest" : "connect", kind_names[k]);
+            snprintf(pname, sizeof pname, "%s-%s", api == LG_API_INGEST ? "ingest" : "connect",
+                     kind_names[k]);
             if (!phase_on(phases, pname))
                 continue;
             kind_t *K = &kinds[k];
-            lg_run_opts_t o = {srv.url, api, K->bodies[api], nvariants, conc, warm, dur, 0, count, pid};
+            lg_run_opts_t o = {srv.url, api, K->bodies[api], nvariants, conc, warm,
+                               dur,     0,   count,          pid};
             lg_run_result_t r;
             lg_run(&o, &r);
             samples += r.samples, values += r.values;
             double raw = (double)r.raw_bytes / 1e6 / r.secs, gz = (double)r.gz_bytes / 1e6 / r.secs;
             double per_core = raw / (double)ncpu;
             double p50 = lg_quantile(r.lat_ms, r.ok, 0.5), p99 = lg_quantile(r.lat_ms, r.ok, 0.99);
-            printf("%-8s %-4s %8.0f %9.1f %8.1f %13.1f %7.1f %7.1f %7.1f %7.0f%% %7.0f%% %7.0f%% %7.0f "
-                   "%6zu\n", api == LG_API_INGEST ? "/ingest" : "connect", kind_names[k],
-                   (double)r.ok / r.secs, raw, gz, per_core, per_core > 0 ? K->floor_ours / per_core : 0,
-                   p50, p99, 100 * r.server_cpu / r.secs, 100 * r.client_cpu / r.secs,
+            printf("%-8s %-4s %8.0f %9.1f %8.1f %13.1f %7.1f %7.1f %7.1f %7.0f%% %7.0f%% %7.0f%% "
+                   "%7.0f "
+                   "%6zu\n",
+                   api == LG_API_INGEST ? "/ingest" : "connect", kind_names[k],
+                   (double)r.ok / r.secs, raw, gz, per_core,
+                   per_core > 0 ? K->floor_ours / per_core : 0, p50, p99,
+                   100 * r.server_cpu / r.secs, 100 * r.client_cpu / r.secs,
                    100 * r.other_cpu / r.secs,
                    r.server_cpu > 0 ? (double)r.raw_bytes / 1e6 / r.server_cpu : 0, r.failed);
             double srvs = r.server_cpu > 0 ? (double)r.raw_bytes / 1e6 / r.server_cpu : 0;
@@ -258,11 +271,14 @@ int main(int argc, char **argv)
                 printf("   %zu failed pushes; first: %s\n", r.failed, r.first_error);
             free(r.lat_ms);
         }
-    printf("columns: raw MB/s/core = uncompressed pprof MB/s divided by the %ld CPUs (client included);\n"
+    printf("columns: raw MB/s/core = uncompressed pprof MB/s divided by the %ld CPUs (client "
+           "included);\n"
            "  floor x = one core's gunzip + libcommon/pprof decode rate / raw MB/s/core;\n"
-           "  srv/cli/oth CPU = CPU time of fornax / this client / all other processes per wall second\n"
+           "  srv/cli/oth CPU = CPU time of fornax / this client / all other processes per wall "
+           "second\n"
            "  (200%% = both cores; other processes compete for the same cores);\n"
-           "  MB/srvs = raw MB per CPU-second fornax used\n", ncpu);
+           "  MB/srvs = raw MB per CPU-second fornax used\n",
+           ncpu);
 
     if (!url) {
         lg_server_stop(&srv);

@@ -72,7 +72,8 @@ static void time_query(const char *base, int profile, int64_t start, int64_t end
     fx_buf_t out = FX_BUF_INIT;
     double *lat = fx_calloc((size_t)runs + 1, sizeof *lat);
     char url[256];
-    Querier__V1__SelectMergeStacktracesRequest st = QUERIER__V1__SELECT_MERGE_STACKTRACES_REQUEST__INIT;
+    Querier__V1__SelectMergeStacktracesRequest st =
+        QUERIER__V1__SELECT_MERGE_STACKTRACES_REQUEST__INIT;
     Querier__V1__SelectMergeProfileRequest pr = QUERIER__V1__SELECT_MERGE_PROFILE_REQUEST__INIT;
     st.profile_typeid = pr.profile_typeid = PROFILE_TYPE;
     st.label_selector = pr.label_selector = "{}";
@@ -89,7 +90,8 @@ static void time_query(const char *base, int profile, int64_t start, int64_t end
         if (i >= 0)
             lat[i] = (double)(fx_mono_ns() - t0) / 1e6;
         if (code != 200) {
-            snprintf(r->error, sizeof r->error, "HTTP %ld: %.150s", code, out.len ? fx_buf_cstr(&out) : "");
+            snprintf(r->error, sizeof r->error, "HTTP %ld: %.150s", code,
+                     out.len ? fx_buf_cstr(&out) : "");
             break;
         }
     }
@@ -102,7 +104,8 @@ static void time_query(const char *base, int profile, int64_t start, int64_t end
             fx_arena_init(&a);
             if (fx_pprof_decode(out.data, out.len, &a, &p, &err) == FX_OK) {
                 for (size_t i = 0; i < p.nsamples; i++)
-                    r->total += p.samples[i].nvalues ? p.samples[i].values[p.samples[i].nvalues - 1] : 0;
+                    r->total +=
+                        p.samples[i].nvalues ? p.samples[i].values[p.samples[i].nvalues - 1] : 0;
                 fx_pprof_free(&p);
             }
             fx_arena_free(&a);
@@ -194,7 +197,8 @@ int main(int argc, char **argv)
                              "-validation.reject-older-than=0", "-querier.max-query-lookback=0"};
     size_t nextra = 4;
 
-    snprintf(fornax, sizeof fornax, "%s/fornax", getenv("FORNAX_BIN") ? getenv("FORNAX_BIN") : "build/bin");
+    snprintf(fornax, sizeof fornax, "%s/fornax",
+             getenv("FORNAX_BIN") ? getenv("FORNAX_BIN") : "build/bin");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--")) {
@@ -218,7 +222,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-per-series")) per_series = (size_t)atoi(v);
         else if (!strcmp(a, "-c")) conc = atoi(v);
         else {
-            fprintf(stderr, "bench_query: unknown option %s (see the top of bench/bench_query.c)\n", a);
+            fprintf(stderr, "bench_query: unknown option %s (see the top of bench/bench_query.c)\n",
+                    a);
             return 2;
         }
     }
@@ -244,7 +249,8 @@ int main(int argc, char **argv)
     lg_body_t *bodies = fx_calloc(n, sizeof *bodies);
     char **paths = fx_calloc(n, sizeof *paths);
     const int64_t step = 10 * 1000000000LL;
-    int64_t t0 = (fx_now_ns() / step - (int64_t)per_series - 6) * step; /* an hour ending a minute ago */
+    int64_t t0 =
+        (fx_now_ns() / step - (int64_t)per_series - 6) * step; /* an hour ending a minute ago */
     uint64_t samples = 0, raw = 0, gz = 0;
     int64_t expect = 0;
 
@@ -264,11 +270,12 @@ int main(int argc, char **argv)
             const lg_source_t *b = &src[(s * 7 + k) % nsrc];
             lg_resample(b, &pp, &ns);
             snprintf(svc, sizeof svc, "bench-svc-%zu", s);
-            lg_body_make(&bodies[i], LG_API_CONNECT, pp.data, pp.len, ns, b->ntypes, "process_cpu", svc,
-                         t0 + (int64_t)k * step);
+            lg_body_make(&bodies[i], LG_API_CONNECT, pp.data, pp.len, ns, b->ntypes, "process_cpu",
+                         svc, t0 + (int64_t)k * step);
             paths[i] = fx_malloc(strlen(pdir) + 40);
             sprintf(paths[i], "%s/s%02zu-k%03zu.pb.gz", pdir, s, k);
-            write_file(paths[i], bodies[i].b.data + bodies[i].gz_off, bodies[i].b.len - bodies[i].gz_off);
+            write_file(paths[i], bodies[i].b.data + bodies[i].gz_off,
+                       bodies[i].b.len - bodies[i].gz_off);
             samples += ns, raw += bodies[i].raw_len, gz += bodies[i].b.len - bodies[i].gz_off;
             expect += file_total(paths[i]);
             fx_buf_free(&pp);
@@ -305,8 +312,8 @@ int main(int argc, char **argv)
             printf("  %-24s failed: %s\n", qn[i], qr[i]->error);
             continue;
         }
-        printf("  %-24s %8.1f %8.1f %8.1f %8.1f %10.1f %s\n", qn[i], qr[i]->p50, qr[i]->p99, qr[i]->min,
-               qr[i]->max, (double)qr[i]->bytes / 1e3,
+        printf("  %-24s %8.1f %8.1f %8.1f %8.1f %10.1f %s\n", qn[i], qr[i]->p50, qr[i]->p99,
+               qr[i]->min, qr[i]->max, (double)qr[i]->bytes / 1e3,
                qr[i]->total == expect ? "= pushed total" : "DIFFERS from the pushed total");
     }
 
@@ -327,18 +334,22 @@ int main(int argc, char **argv)
         }
         if (best > 0) {
             int64_t total = file_total(out);
-            printf("\nbaseline: go tool pprof -proto <%zu files> > merged.pb.gz: %.2f s wall, %.2f s CPU "
-                   "(best of %d; merged cpu total %.3f s, %+.4f%% of the pushed total)\n", n, best,
-                   best_cpu, baseline, (double)total / 1e9,
+            printf("\nbaseline: go tool pprof -proto <%zu files> > merged.pb.gz: %.2f s wall, %.2f "
+                   "s CPU "
+                   "(best of %d; merged cpu total %.3f s, %+.4f%% of the pushed total)\n",
+                   n, best, best_cpu, baseline, (double)total / 1e9,
                    100.0 * (double)(total - expect) / (double)expect);
             if (!qs.error[0])
-                printf("  SelectMergeStacktraces p50 is %.0fx faster than the baseline\n", best * 1e3 / qs.p50);
+                printf("  SelectMergeStacktraces p50 is %.0fx faster than the baseline\n",
+                       best * 1e3 / qs.p50);
             if (!qp.error[0])
-                printf("  SelectMergeProfile p50 is %.0fx faster than the baseline\n", best * 1e3 / qp.p50);
+                printf("  SelectMergeProfile p50 is %.0fx faster than the baseline\n",
+                       best * 1e3 / qp.p50);
         }
     }
     if (!qs.error[0])
-        printf("=> query select_merge_stacktraces_p50_ms=%.1f p99_ms=%.1f baseline_s=%.2f speedup=%.0f\n",
+        printf("=> query select_merge_stacktraces_p50_ms=%.1f p99_ms=%.1f baseline_s=%.2f "
+               "speedup=%.0f\n",
                qs.p50, qs.p99, best, best > 0 ? best * 1e3 / qs.p50 : 0);
 
     lg_server_stop(&srv);

@@ -162,7 +162,8 @@ static void lg_source_load(const char *path, lg_source_t *s)
     fx_pprof_t p;
     memset(s, 0, sizeof *s);
     if (lg_read_file(path, &gz) < 0 || fx_gunzip(gz.data, gz.len, 256 << 20, &s->plain, &err) < 0) {
-        fprintf(stderr, "bench: cannot read %s: %s\n", path, err.msg[0] ? err.msg : strerror(errno));
+        fprintf(stderr, "bench: cannot read %s: %s\n", path,
+                err.msg[0] ? err.msg : strerror(errno));
         exit(1);
     }
     fx_arena_init(&a);
@@ -257,7 +258,8 @@ static void lg_gzip_timed(const uint8_t *pprof, size_t n, int level, fx_buf_t *o
 
 static void lg_put_le32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Rewrites the time of a stream made by lg_gzip_timed that ends at end. */
@@ -310,7 +312,8 @@ static void lg_body_make(lg_body_t *body, int api, const uint8_t *pprof, size_t 
     lg_gzip_timed(pprof, n, 1, &gz, &body->gz); /* level 1: what Go's runtime/pprof uses */
     lg_set_time(gz.data + gz.len, &body->gz, time_ns);
     if (api == LG_API_CONNECT) {
-        fx_buf_t labels = FX_BUF_INIT, pair = FX_BUF_INIT, sample = FX_BUF_INIT, series = FX_BUF_INIT;
+        fx_buf_t labels = FX_BUF_INIT, pair = FX_BUF_INIT, sample = FX_BUF_INIT,
+                 series = FX_BUF_INIT;
         const char *kv[2][2] = {{"__name__", name}, {"service_name", service}};
         for (int i = 0; i < 2; i++) {
             pair.len = 0;
@@ -680,8 +683,9 @@ static void lg_run(const lg_run_opts_t *o, lg_run_result_t *r)
 
     memset(r, 0, sizeof *r);
     hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
-    hdr = curl_slist_append(hdr, o->api == LG_API_CONNECT ? "Content-Type: application/proto"
-                                                          : "Content-Type: application/octet-stream");
+    hdr =
+        curl_slist_append(hdr, o->api == LG_API_CONNECT ? "Content-Type: application/proto"
+                                                        : "Content-Type: application/octet-stream");
     if (o->api == LG_API_CONNECT)
         hdr = curl_slist_append(hdr, "Connect-Protocol-Version: 1");
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)o->conc);

@@ -719,7 +719,8 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     trie_init(&trie, lcap);
     lnodes = fx_malloc(lcap * sizeof *lnodes);
     lnodes[0] = (lnode_t){0, 0, 0, 0};
-    for (size_t i = 0, off = 0, prev = 0; i < p->nsamples; prev = off, off += p->samples[i++].nlocs) {
+    for (size_t i = 0, off = 0, prev = 0; i < p->nsamples;
+         prev = off, off += p->samples[i++].nlocs) {
         size_t n = p->samples[i].nlocs, cp = 0;
         const uint32_t *x = locidx + off;
         /* Consecutive samples often share a root-side prefix: reuse it. */
