@@ -29,10 +29,13 @@ static const fx_opt_t process_opts[] = {
     {"server.grpc-listen-port", NULL, FX_OPT_INT, OFF(grpc_listen_port), "9095",
      "gRPC listen port for calls between Fornax services.", 0, 65535, NULL, 0},
     {"server.http-threads", NULL, FX_OPT_INT, OFF(http_threads), "0",
-     "HTTP worker threads; 0 means one per CPU.", 0, 1024, NULL, 0},
+     "HTTP handler threads (one I/O thread per CPU reads requests and writes replies); 0 "
+     "means four per CPU and at least 8 (handlers block on calls to other services, so more "
+     "threads than CPUs keeps the CPUs busy).",
+     0, 1024, NULL, 0},
     {"server.grpc-threads", NULL, FX_OPT_INT, OFF(grpc_threads), "0",
-     "gRPC handler threads; 0 means two per CPU and at least 4 (handlers block on disk "
-     "writes, so more threads than CPUs keeps the CPUs busy).",
+     "gRPC handler threads; 0 means four per CPU and at least 8 (handlers block on disk "
+     "writes, so more threads than CPUs keeps the CPUs busy and lets appends share fsyncs).",
      0, 1024, NULL, 0},
     {"server.grpc-max-msg-size", NULL, FX_OPT_SIZE, OFF(grpc_max_msg_size), "256MiB",
      "Largest gRPC message sent or received between services.", 1024, (int64_t)1 << 31, NULL,
@@ -65,15 +68,23 @@ static int ncpu(void)
     return n < 1 ? 1 : (int)n;
 }
 
+/* Handlers block (on other services, on fsync): four per CPU, at least 8,
+ * keep both cores of the ingest benchmark busy where two per CPU left a
+ * quarter of them idle (docs/performance.md). */
+static int blocking_threads(void)
+{
+    int n = 4 * ncpu();
+    return n < 8 ? 8 : n;
+}
+
 int fx_process_http_threads(const fx_process_opts_t *o)
 {
-    return o->http_threads > 0 ? (int)o->http_threads : ncpu();
+    return o->http_threads > 0 ? (int)o->http_threads : blocking_threads();
 }
 
 int fx_process_grpc_threads(const fx_process_opts_t *o)
 {
-    int n = 2 * ncpu();
-    return o->grpc_threads > 0 ? (int)o->grpc_threads : (n < 4 ? 4 : n);
+    return o->grpc_threads > 0 ? (int)o->grpc_threads : blocking_threads();
 }
 
 bool fx_process_has_target(const fx_process_opts_t *o, const char *module)

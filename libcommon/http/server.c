@@ -2,12 +2,26 @@
  * server.c - the HTTP server's life cycle, worker threads and request
  * dispatch (route, tenant, query, body) up to the handler call.
  *
- * Every worker owns an event_base and an evhttp that accepts from its own
- * dup() of the one listening socket (evhttp closes the fd it is given, so
- * each needs its own descriptor; all share one open socket). The kernel wakes
- * the idle workers on a new connection and one of them wins the accept, so
- * connections go to workers that are not stuck in a handler.
+ * Two kinds of threads. I/O workers (one per CPU, at most `threads`) each
+ * own an event_base and an evhttp that accepts from its own dup() of the one
+ * listening socket (evhttp closes the fd it is given, so each needs its own
+ * descriptor; all share one open socket); they read requests and write
+ * replies and never block. Handler threads (`threads` of them) take parsed
+ * requests from one shared queue, run everything from routing to the
+ * handler, and hand the reply back to the request's I/O worker
+ * (event_base_once, which wakes that loop). Handlers may therefore block
+ * (synchronous gRPC calls) without stalling anything but themselves, and
+ * which I/O worker accepted a connection does not matter: clients that open
+ * several keep-alive connections at once (load generators, a proxy, agents
+ * behind one) used to land on one run-to-completion worker and be served
+ * one request at a time while the others idled.
+ *
+ * libevent allows the deferred reply: while a handler runs, the I/O worker
+ * does not touch the request, and if the client goes away meanwhile evhttp
+ * detaches the request from the dead connection instead of freeing it;
+ * evhttp_send_reply then frees it (http.c, evhttp_connection_incoming_fail).
  */
+#include <stdatomic.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -43,7 +57,17 @@ typedef struct worker {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct event *stop_ev;
+    atomic_int inflight; /* requests handed to handlers, reply not yet sent */
+    int stopping;        /* loop thread only */
 } worker_t;
+
+/* A request on its way through the handler queue. */
+typedef struct job {
+    fx__http_req_t r; /* first: handlers see &r.pub */
+    worker_t *w;
+    int64_t t0;
+    struct job *next;
+} job_t;
 
 typedef struct attachment {
     void *obj;
@@ -58,8 +82,14 @@ struct fx_http_server {
     void *observer_ctx;
     attachment_t *att;
     size_t natt, att_cap;
-    worker_t *workers;
+    worker_t *workers; /* I/O */
     int nworkers;
+    pthread_t *handlers;
+    int nhandlers;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    job_t *qhead, *qtail;
+    int qstop;
     uint16_t port;
     int started, stopped;
 };
@@ -68,7 +98,7 @@ static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
 
 static void evthread_init(void)
 {
-    /* Lets another thread wake a worker's loop (stop). */
+    /* Lets another thread wake a worker's loop (stop, replies). */
     FX_ASSERT(evthread_use_pthreads() == 0);
 }
 
@@ -76,6 +106,8 @@ fx_http_server_t *fx_http_server_new(const fx_http_options_t *opts)
 {
     fx_http_server_t *srv = fx_calloc(1, sizeof *srv);
     pthread_once(&evthread_once, evthread_init);
+    pthread_mutex_init(&srv->qmu, NULL);
+    pthread_cond_init(&srv->qcv, NULL);
     if (opts)
         srv->opts = *opts;
     srv->addr = fx_strdup(srv->opts.addr ? srv->opts.addr : "");
@@ -258,52 +290,112 @@ static void strip_head_body(struct evhttp_request *ev)
     evbuffer_drain(out, len);
 }
 
-static void on_request(struct evhttp_request *ev, void *arg)
+/* Handler thread: everything from routing to the handler's reply. */
+static void run_job(job_t *j)
 {
-    worker_t *w = arg;
-    fx_http_server_t *srv = w->srv;
-    fx__http_req_t r;
-    int64_t t0 = fx_mono_ns();
+    fx__http_req_t *r = &j->r;
+    fx_http_server_t *srv = r->srv;
 
-    memset(&r, 0, sizeof r);
-    fx_arena_init(&r.arena);
-    r.pub.arena = &r.arena;
-    r.pub.route = "notfound";
-    r.pub.raw_query = "";
-    r.pub.path = "/";
-    r.ev = ev;
-    r.srv = srv;
-    r.accepts_gzip = -1;
-    r.pub.method = method_name(evhttp_request_get_command(ev), &r.pub.method_bit);
+    fx_arena_init(&r->arena);
+    r->pub.arena = &r->arena;
+    r->pub.route = "notfound";
+    r->pub.raw_query = "";
+    r->pub.path = "/";
+    r->accepts_gzip = -1;
+    r->pub.method = method_name(evhttp_request_get_command(r->ev), &r->pub.method_bit);
 
-    const fx__http_route_t *route = prepare(&r);
+    const fx__http_route_t *route = prepare(r);
     if (route) {
-        route->fn(&r.pub, route->ctx);
-        if (!r.status) {
+        route->fn(&r->pub, route->ctx);
+        if (!r->status) {
             fx_log_error("http handler sent no reply", "route=%s path=%s", fx_q(route->path),
-                         fx_q(r.pub.path));
-            fx_http_reply_error(&r.pub, FX_EINTERNAL, "the handler for %s sent no reply",
+                         fx_q(r->pub.path));
+            fx_http_reply_error(&r->pub, FX_EINTERNAL, "the handler for %s sent no reply",
                                 route->path);
         }
     }
     /* The observer reads request strings, which die with the reply. */
     if (srv->observer) {
         fx_http_observation_t obs = {
-            .route = r.pub.route,
-            .method = r.pub.method,
-            .status = r.status,
-            .duration_ns = fx_mono_ns() - t0,
-            .req_bytes = r.pub.wire_body_len,
-            .resp_bytes = r.resp_bytes,
-            .tenant = r.pub.tenant,
+            .route = r->pub.route,
+            .method = r->pub.method,
+            .status = r->status,
+            .duration_ns = fx_mono_ns() - j->t0,
+            .req_bytes = r->pub.wire_body_len,
+            .resp_bytes = r->resp_bytes,
+            .tenant = r->pub.tenant,
         };
         srv->observer(&obs, srv->observer_ctx);
     }
-    if (r.pub.method_bit == FX_HTTP_HEAD)
-        strip_head_body(ev);
-    evhttp_send_reply(ev, r.status, fx_http_reason(r.status), NULL);
-    fx_buf_free(&r.body_buf);
-    fx_arena_free(&r.arena);
+}
+
+static void stop_loop(worker_t *w)
+{
+    struct timeval grace = {w->srv->opts.shutdown_grace_ms / 1000,
+                            (w->srv->opts.shutdown_grace_ms % 1000) * 1000};
+    event_base_loopexit(w->base, &grace);
+}
+
+/* I/O worker: sends the reply a handler made, then frees the request. */
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+    job_t *j = arg;
+    worker_t *w = j->w;
+    (void)fd;
+    (void)what;
+    if (j->r.pub.method_bit == FX_HTTP_HEAD)
+        strip_head_body(j->r.ev);
+    evhttp_send_reply(j->r.ev, j->r.status, fx_http_reason(j->r.status), NULL);
+    fx_buf_free(&j->r.body_buf);
+    fx_arena_free(&j->r.arena);
+    free(j);
+    if (atomic_fetch_sub(&w->inflight, 1) == 1 && w->stopping)
+        stop_loop(w);
+}
+
+static void *handler_main(void *arg)
+{
+    fx_http_server_t *srv = arg;
+    static const struct timeval now = {0, 0};
+    for (;;) {
+        pthread_mutex_lock(&srv->qmu);
+        while (!srv->qhead && !srv->qstop)
+            pthread_cond_wait(&srv->qcv, &srv->qmu);
+        job_t *j = srv->qhead;
+        if (j && !(srv->qhead = j->next))
+            srv->qtail = NULL;
+        pthread_mutex_unlock(&srv->qmu);
+        if (!j)
+            return NULL; /* stopping and drained */
+        run_job(j);
+        FX_ASSERT(event_base_once(j->w->base, -1, EV_TIMEOUT, on_done, j, &now) == 0);
+    }
+}
+
+/* I/O worker: a request has been read; queue it for a handler thread. */
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+    worker_t *w = arg;
+    fx_http_server_t *srv = w->srv;
+    if (w->stopping) {
+        /* The loop is about to end: no handler may still hold a request. */
+        evhttp_send_error(ev, 503, "server is shutting down");
+        return;
+    }
+    job_t *j = fx_calloc(1, sizeof *j);
+    j->r.ev = ev;
+    j->r.srv = srv;
+    j->w = w;
+    j->t0 = fx_mono_ns();
+    atomic_fetch_add(&w->inflight, 1);
+    pthread_mutex_lock(&srv->qmu);
+    if (srv->qtail)
+        srv->qtail->next = j;
+    else
+        srv->qhead = j;
+    srv->qtail = j;
+    pthread_cond_signal(&srv->qcv);
+    pthread_mutex_unlock(&srv->qmu);
 }
 
 /* --- workers --------------------------------------------------------------- */
@@ -317,9 +409,11 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(w->http, w->bound); /* closes this worker's dup */
         w->bound = NULL;
     }
-    struct timeval grace = {w->srv->opts.shutdown_grace_ms / 1000,
-                            (w->srv->opts.shutdown_grace_ms % 1000) * 1000};
-    event_base_loopexit(w->base, &grace);
+    /* Requests with a handler keep the loop running until their replies are
+     * sent (on_done); evhttp_free would free them under the handler. */
+    w->stopping = 1;
+    if (atomic_load(&w->inflight) == 0)
+        stop_loop(w);
 }
 
 static void *worker_main(void *arg)
@@ -440,22 +534,29 @@ int fx_http_server_start(fx_http_server_t *srv, fx_err_t *err)
         return rc;
     fx__http_routes_seal(&srv->routes);
 
-    srv->nworkers = srv->opts.threads;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    srv->nworkers = cpus > 0 && cpus < srv->opts.threads ? (int)cpus : srv->opts.threads;
     srv->workers = fx_calloc((size_t)srv->nworkers, sizeof *srv->workers);
     for (int i = 0; i < srv->nworkers; i++) {
         rc = worker_init(srv, &srv->workers[i], fd, err);
         if (rc != FX_OK)
             goto fail;
     }
+    srv->nhandlers = srv->opts.threads;
+    srv->handlers = fx_calloc((size_t)srv->nhandlers, sizeof *srv->handlers);
+    for (int i = 0; i < srv->nhandlers; i++) {
+        int e = pthread_create(&srv->handlers[i], NULL, handler_main, srv);
+        FX_ASSERT(e == 0); /* out of threads at startup: nothing sensible to do */
+    }
     for (int i = 0; i < srv->nworkers; i++) {
         int e = pthread_create(&srv->workers[i].tid, NULL, worker_main, &srv->workers[i]);
-        FX_ASSERT(e == 0); /* out of threads at startup: nothing sensible to do */
+        FX_ASSERT(e == 0);
     }
     close(fd); /* each worker holds its own dup */
     srv->started = 1;
-    fx_log_info("http server listening", "addr=%s port=%u threads=%d max_body=%zu",
-                fx_q(*srv->opts.addr ? srv->opts.addr : "*"), srv->port, srv->nworkers,
-                srv->opts.max_body_bytes);
+    fx_log_info("http server listening", "addr=%s port=%u threads=%d io_threads=%d max_body=%zu",
+                fx_q(*srv->opts.addr ? srv->opts.addr : "*"), srv->port, srv->nhandlers,
+                srv->nworkers, srv->opts.max_body_bytes);
     return FX_OK;
 
 fail:
@@ -478,6 +579,13 @@ void fx_http_server_stop(fx_http_server_t *srv)
         event_active(srv->workers[i].stop_ev, EV_READ, 0);
     for (int i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].tid, NULL);
+    /* Every request got its reply, so the queue is empty. */
+    pthread_mutex_lock(&srv->qmu);
+    srv->qstop = 1;
+    pthread_cond_broadcast(&srv->qcv);
+    pthread_mutex_unlock(&srv->qmu);
+    for (int i = 0; i < srv->nhandlers; i++)
+        pthread_join(srv->handlers[i], NULL);
 }
 
 void fx_http_server_free(fx_http_server_t *srv)
@@ -489,6 +597,9 @@ void fx_http_server_free(fx_http_server_t *srv)
         srv->att[i].free_fn(srv->att[i].obj);
     free(srv->att);
     free(srv->workers);
+    free(srv->handlers);
+    pthread_mutex_destroy(&srv->qmu);
+    pthread_cond_destroy(&srv->qcv);
     fx__http_routes_free(&srv->routes);
     free(srv->addr);
     free(srv);

@@ -1,11 +1,12 @@
 /*
  * server.h - Fornax's public HTTP/1.1 server (libevent evhttp).
  *
- * N worker threads each run their own event_base and evhttp, all accepting
- * from ONE listening socket, and each runs handlers to completion on its own
- * thread. Handlers may therefore block (synchronous gRPC calls to other
- * services): a blocked handler stalls only the connections of its worker,
- * while the other workers keep accepting and serving.
+ * I/O threads (one per CPU) each run their own event_base and evhttp, all
+ * accepting from ONE listening socket; they read requests and write replies.
+ * `threads` handler threads take the read requests from one queue and run
+ * them (routing, body decoding, the handler). Handlers may therefore block
+ * (synchronous gRPC calls to other services): a blocked handler holds only
+ * its own request, never a connection's neighbours.
  *
  * Life cycle: fx_http_server_new, register routes (fx_http_route,
  * fx_connect_register, fx_static_mount, fx_admin_mount) and the observer,
@@ -62,7 +63,7 @@ enum fx_http_method {
 typedef struct fx_http_options {
     const char *addr;       /* listen address; NULL or "" = all interfaces */
     uint16_t port;          /* 0 = ephemeral (see fx_http_server_port) */
-    int threads;            /* 0 = default: 2 x online CPUs, at least 4 */
+    int threads;            /* handler threads; 0 = default: 2 x online CPUs, at least 4 */
     size_t max_body_bytes;  /* 0 = FX_HTTP_DEFAULT_MAX_BODY; applies before and after gunzip */
     int multitenancy;       /* 1: X-Scope-OrgID required on tenant routes */
     int idle_timeout_s;     /* read/write timeout of a connection; 0 = 120 s */

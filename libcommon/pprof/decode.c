@@ -356,10 +356,8 @@ int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof
     return fx_pprof_index(out, err);
 }
 
-int64_t fx_pprof_idmap_find(const fx_pprof_idmap_t *m, uint64_t id, size_t n)
+int64_t fx__pprof_idmap_find_sparse(const fx_pprof_idmap_t *m, uint64_t id)
 {
-    if (m->dense)
-        return id >= 1 && id <= n ? (int64_t)(id - 1) : -1;
     uint64_t *v = id == FX_MAP64_EMPTY ? NULL : fx_map64_get(&m->map, id);
     return v ? (int64_t)*v : -1;
 }

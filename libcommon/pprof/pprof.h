@@ -96,8 +96,15 @@ void fx_pprof_free(fx_pprof_t *p);
 /* Builds the id -> index maps (fx_pprof_decode does it; call again after
  * editing the tables). Fails with FX_EINVAL on a zero or duplicate id. */
 int fx_pprof_index(fx_pprof_t *p, fx_err_t *err);
-/* Returns the array index for an id, or -1 if there is no such id. */
-int64_t fx_pprof_idmap_find(const fx_pprof_idmap_t *m, uint64_t id, size_t n);
+/* Returns the array index for an id, or -1 if there is no such id. Inline
+ * because validation and the head call it once per stack frame. */
+int64_t fx__pprof_idmap_find_sparse(const fx_pprof_idmap_t *m, uint64_t id);
+static inline int64_t fx_pprof_idmap_find(const fx_pprof_idmap_t *m, uint64_t id, size_t n)
+{
+    if (m->dense)
+        return id >= 1 && id <= n ? (int64_t)(id - 1) : -1;
+    return fx__pprof_idmap_find_sparse(m, id);
+}
 static inline const fx_pprof_location_t *fx_pprof_location(const fx_pprof_t *p, uint64_t id)
 {
     int64_t i = fx_pprof_idmap_find(&p->loc_index, id, p->nlocations);

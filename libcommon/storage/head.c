@@ -532,28 +532,105 @@ static int check_profile(const fx_pprof_t *p, uint32_t *locidx, fx_err_t *err)
     return FX_OK;
 }
 
-typedef struct path_cmp {
-    const uint32_t *locidx; /* pprof location indices, leaf first, per sample */
-    const size_t *off;      /* sample i's are locidx[off[i] .. off[i + 1]) */
-} path_cmp_t;
+/* An append's local stack trie index: (parent local node << 32 | pprof
+ * location index) -> local node. Open addressing with Fibonacci hashing,
+ * key and value side by side so a probe touches one cache line; a real
+ * profile makes ~10^5 probes here, which is why this is not fx_map64. */
+typedef struct trie_slot {
+    uint64_t key; /* TRIE_EMPTY = free */
+    uint64_t val;
+} trie_slot_t;
 
-/* Orders samples by their stacks read from the root. */
-static int cmp_path(const void *a, const void *b, void *arg)
+typedef struct trie {
+    trie_slot_t *v;
+    size_t cap, len;
+    unsigned shift; /* 64 - log2(cap) */
+} trie_t;
+
+#define TRIE_EMPTY UINT64_MAX /* parent < UINT32_MAX, so never a key */
+
+static void trie_alloc(trie_t *t, size_t cap)
 {
-    const path_cmp_t *c = arg;
-    size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    const uint32_t *x = c->locidx + c->off[i], *y = c->locidx + c->off[j];
-    size_t n = c->off[i + 1] - c->off[i], m = c->off[j + 1] - c->off[j];
-    for (size_t d = 0; d < n && d < m; d++)
-        if (x[n - 1 - d] != y[m - 1 - d])
-            return x[n - 1 - d] < y[m - 1 - d] ? -1 : 1;
-    return (n > m) - (n < m);
+    t->v = fx_malloc(cap * sizeof *t->v);
+    memset(t->v, 0xff, cap * sizeof *t->v);
+    t->cap = cap;
+    t->shift = 64 - (unsigned)__builtin_ctzll(cap);
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Room for about `expect` entries before the first growth. */
+static void trie_init(trie_t *t, size_t expect)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    size_t cap = 1024;
+    while (cap * 3 < expect * 4)
+        cap *= 2;
+    t->len = 0;
+    trie_alloc(t, cap);
+}
+
+static void trie_free(trie_t *t)
+{
+    free(t->v);
+    t->v = NULL;
+}
+
+static inline trie_slot_t *trie_probe(trie_t *t, uint64_t key)
+{
+    size_t mask = t->cap - 1, j = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> t->shift);
+    while (t->v[j].key != key && t->v[j].key != TRIE_EMPTY)
+        j = (j + 1) & mask;
+    return &t->v[j];
+}
+
+static void trie_grow(trie_t *t)
+{
+    trie_slot_t *old = t->v;
+    size_t ocap = t->cap;
+    trie_alloc(t, ocap * 2);
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key != TRIE_EMPTY)
+            *trie_probe(t, old[i].key) = old[i];
+    free(old);
+}
+
+/* The value for key, or, if key is new, adds it with value next. */
+static inline uint32_t trie_get_or_add(trie_t *t, uint64_t key, uint32_t next, int *added)
+{
+    if ((t->len + 1) * 4 > t->cap * 3)
+        trie_grow(t);
+    trie_slot_t *e = trie_probe(t, key);
+    *added = e->key == TRIE_EMPTY;
+    if (*added) {
+        e->key = key;
+        e->val = next;
+        t->len++;
+    }
+    return (uint32_t)e->val;
+}
+
+/* A node of the local trie: pprof location index under a parent. */
+typedef struct lnode {
+    uint32_t parent, loc, depth;
+    uint32_t last_child; /* the child the last walk through here took; 0 = none */
+} lnode_t;
+
+/* Sorts v[0..n) by their upper 32 bits, which are below max: a stable LSD
+ * radix sort, 8 bits a pass, as many passes as max needs. tmp has room for
+ * n. Returns whichever of v and tmp holds the result. */
+static uint64_t *sort_by_node(uint64_t *v, uint64_t *tmp, size_t n, uint32_t max)
+{
+    for (unsigned shift = 32; shift < 64 && (max >> (shift - 32)); shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((v[i] >> shift) & 0xff) + 1]++;
+        for (size_t b = 1; b < 257; b++)
+            count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(v[i] >> shift) & 0xff]++] = v[i];
+        uint64_t *t = v;
+        v = tmp;
+        tmp = t;
+    }
+    return v;
 }
 
 static void put_chunk(fx_head_t *h, rocksdb_writebatch_t *wb, uint32_t tenant, int kind,
@@ -581,6 +658,8 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     fx__tenant_t *t = NULL;
     int rc = FX_OK, locked = 0;
     uint64_t ticket = 0;
+    trie_t trie = {NULL, 0, 0, 0};
+    lnode_t *lnodes = NULL;
 
     fx_arena_init(&a);
     if (!tenant || !*tenant || strlen(tenant) > FX__TENANT_MAX) {
@@ -613,6 +692,78 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
         fp[c] = fx_labels_fingerprint(&cl[c]);
     }
 
+    /* What depends on the pprof alone is done before taking the tenant's
+     * lock: the samples' stacks become a local trie over pprof location
+     * indices, walked root first through a hash of (parent, location). Each
+     * distinct prefix is one local node and costs one stack-tree lookup
+     * later; a node is numbered after its parent, and a sample's new tail
+     * gets consecutive numbers. */
+    ingest_t g = {p, NULL, NULL, NULL, NULL, NULL};
+    g.str = fx_arena_alloc(&a, (p->nstrings + 1) * 4);
+    g.fn = fx_arena_alloc(&a, (p->nfunctions + 1) * 4);
+    g.map = fx_arena_alloc(&a, (p->nmappings + 1) * 4);
+    g.loc = fx_arena_alloc(&a, (p->nlocations + 1) * 4);
+    memset(g.str, 0xff, (p->nstrings + 1) * 4);
+    memset(g.fn, 0xff, (p->nfunctions + 1) * 4);
+    memset(g.map, 0xff, (p->nmappings + 1) * 4);
+    memset(g.loc, 0xff, (p->nlocations + 1) * 4);
+    order = fx_malloc((p->nsamples + 1) * sizeof *order);
+    size_t maxdepth = 0;
+    for (size_t i = 0; i < p->nsamples; i++)
+        maxdepth = FX_MAX(maxdepth, p->samples[i].nlocs);
+    uint32_t *leaf = fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *leaf);
+    size_t *lstart = fx_arena_calloc(&a, (maxdepth + 3) * sizeof *lstart);
+    uint32_t *path = fx_arena_alloc(&a, (maxdepth + 1) * sizeof *path);
+    /* Real profiles have about one distinct prefix per 5 frames. */
+    size_t nl = 1, lcap = nlocrefs / 5 + 16; /* local node 0 is the root */
+    trie_init(&trie, lcap);
+    lnodes = fx_malloc(lcap * sizeof *lnodes);
+    lnodes[0] = (lnode_t){0, 0, 0, 0};
+    for (size_t i = 0, off = 0, prev = 0; i < p->nsamples;
+         prev = off, off += p->samples[i++].nlocs) {
+        size_t n = p->samples[i].nlocs, cp = 0;
+        const uint32_t *x = locidx + off;
+        /* Consecutive samples often share a root-side prefix: reuse it. */
+        if (i > 0) {
+            const uint32_t *y = locidx + prev;
+            size_t m = p->samples[i - 1].nlocs;
+            while (cp < n && cp < m && x[n - 1 - cp] == y[m - 1 - cp])
+                cp++;
+        }
+        uint32_t node = cp ? path[cp - 1] : 0;
+        /* locs are leaf first; the tree grows from the root. Most nodes
+         * have one child, and walks repeat: the child the last walk took is
+         * tried before the hash (nodes of one path sit side by side, so
+         * this mostly stays in cache where the hash would miss). */
+        for (size_t d = cp; d < n; d++) {
+            uint32_t loc = x[n - 1 - d], next = lnodes[node].last_child;
+            if (!next || lnodes[next].loc != loc) {
+                int added;
+                next = trie_get_or_add(&trie, (uint64_t)node << 32 | loc, (uint32_t)nl, &added);
+                if (added) {
+                    if (nl == lcap)
+                        FX_GROW(lnodes, lcap, nl + 1);
+                    lnodes[nl] = (lnode_t){node, loc, (uint32_t)(d + 1), 0};
+                    lstart[d + 2]++;
+                    nl++;
+                }
+                lnodes[node].last_child = next;
+            }
+            path[d] = node = next;
+        }
+        leaf[i] = node;
+    }
+    /* Local nodes grouped by depth (a counting sort): bydepth[lstart[d] ..
+     * lstart[d + 1]) are the nodes at depth d. lstart[d + 1] holds the
+     * count at depth d so far; the prefix sum makes it the start. */
+    uint32_t *bydepth = fx_arena_alloc(&a, nl * sizeof *bydepth);
+    size_t *cursor = fx_arena_alloc(&a, (maxdepth + 2) * sizeof *cursor);
+    for (size_t d = 1; d <= maxdepth + 1; d++)
+        lstart[d] += lstart[d - 1];
+    memcpy(cursor, lstart, (maxdepth + 2) * sizeof *cursor);
+    for (size_t id = 1; id < nl; id++)
+        bydepth[cursor[lnodes[id].depth]++] = (uint32_t)id;
+
     t = fx__tenant_get(h, tenant, 1);
     pthread_mutex_lock(&t->append_mu);
     locked = 1;
@@ -642,29 +793,7 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     fx__symcounts_t before, after;
     size_t nseries0 = t->idx.nseries, nps0 = t->idx.nps;
     fx__symbols_counts(&t->sym, &before);
-    ingest_t g = {p, &t->sym, NULL, NULL, NULL, NULL};
-    g.str = fx_arena_alloc(&a, (p->nstrings + 1) * 4);
-    g.fn = fx_arena_alloc(&a, (p->nfunctions + 1) * 4);
-    g.map = fx_arena_alloc(&a, (p->nmappings + 1) * 4);
-    g.loc = fx_arena_alloc(&a, (p->nlocations + 1) * 4);
-    memset(g.str, 0xff, (p->nstrings + 1) * 4);
-    memset(g.fn, 0xff, (p->nfunctions + 1) * 4);
-    memset(g.map, 0xff, (p->nmappings + 1) * 4);
-    memset(g.loc, 0xff, (p->nlocations + 1) * 4);
-    order = fx_malloc((p->nsamples + 1) * sizeof *order);
-    size_t *off = fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *off);
-    size_t *sorted = fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *sorted);
-    size_t maxdepth = 0;
-    off[0] = 0;
-    for (size_t i = 0; i < p->nsamples; i++) {
-        off[i + 1] = off[i] + p->samples[i].nlocs;
-        maxdepth = FX_MAX(maxdepth, p->samples[i].nlocs);
-        sorted[i] = i;
-    }
-    uint32_t *path = fx_arena_alloc(&a, (maxdepth + 1) * sizeof *path);
-    path_cmp_t pc = {locidx, off};
-    qsort_r(sorted, p->nsamples, sizeof *sorted, cmp_path, &pc);
-
+    g.s = &t->sym;
     pthread_rwlock_wrlock(&t->rw);
     for (size_t c = 0; c < ncols; c++)
         if (sid[c] == UINT32_MAX) {
@@ -675,35 +804,45 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     uint32_t ps = fx__index_find_pseries(&t->idx, sid, (uint32_t)ncols);
     if (ps == UINT32_MAX)
         ps = fx__index_add_pseries(&t->idx, sid, (uint32_t)ncols);
-    /* Samples sorted by their root-first paths share prefixes with their
-     * predecessor; only the differing tail costs stack-tree lookups. */
-    for (size_t i = 0, prev = SIZE_MAX; i < p->nsamples; prev = sorted[i++]) {
-        size_t si = sorted[i], n = off[si + 1] - off[si], cp = 0;
-        const uint32_t *x = locidx + off[si];
-        if (prev != SIZE_MAX) {
-            const uint32_t *y = locidx + off[prev];
-            size_t m = off[prev + 1] - off[prev];
-            while (cp < n && cp < m && x[n - 1 - cp] == y[m - 1 - cp])
-                cp++;
+    /* Local nodes -> stack nodes. First the ones the tree already has, a
+     * depth level at a time (independent lookups, prefetched); then the
+     * missing ones in local order, so a sample's new tail gets consecutive
+     * ids (a child's id is mostly its parent's + 1, which the node chunks
+     * and the merge's locality rely on). */
+    uint32_t *gnode = fx_arena_alloc(&a, nl * sizeof *gnode);
+    uint32_t *gloc = fx_arena_alloc(&a, nl * sizeof *gloc);
+    uint32_t *qpar = fx_arena_alloc(&a, nl * sizeof *qpar);
+    uint32_t *qloc = fx_arena_alloc(&a, nl * sizeof *qloc);
+    uint32_t *qout = fx_arena_alloc(&a, nl * sizeof *qout);
+    gnode[0] = 0;
+    for (size_t d = 1; d <= maxdepth; d++) {
+        size_t from = lstart[d], to = lstart[d + 1];
+        for (size_t k = from; k < to; k++) {
+            const lnode_t *ln = &lnodes[bydepth[k]];
+            qpar[k] = gnode[ln->parent];
+            qloc[k] = gloc[bydepth[k]] = in_location(&g, ln->loc, &lines, &lines_cap);
         }
-        uint32_t node = cp ? path[cp - 1] : 0;
-        /* locs are leaf first; the stack tree grows from the root. */
-        for (size_t d = cp; d < n; d++)
-            path[d] = node = fx__sym_node(&t->sym, node,
-                                          in_location(&g, x[n - 1 - d], &lines, &lines_cap));
-        order[i] = (uint64_t)node << 32 | si;
+        fx__sym_nodes_find(&t->sym, qpar + from, qloc + from, to - from, qout + from);
+        for (size_t k = from; k < to; k++)
+            gnode[bydepth[k]] = qout[k];
     }
+    for (size_t id = 1; id < nl; id++)
+        if (gnode[id] == UINT32_MAX)
+            gnode[id] = fx__sym_node(&t->sym, gnode[lnodes[id].parent], gloc[id]);
     pthread_rwlock_unlock(&t->rw);
     fx__symbols_counts(&t->sym, &after);
+    for (size_t i = 0; i < p->nsamples; i++)
+        order[i] = (uint64_t)gnode[leaf[i]] << 32 | i;
 
     /* The row: stacks ascending and unique, duplicates summed. */
-    qsort(order, p->nsamples, sizeof *order, cmp_u64);
+    uint64_t *sorted = sort_by_node(order, fx_arena_alloc(&a, (p->nsamples + 1) * sizeof *order),
+                                    p->nsamples, (uint32_t)after.nodes);
     stacks = fx_malloc((p->nsamples + 1) * sizeof *stacks);
     values = fx_malloc((p->nsamples + 1) * ncols * sizeof *values);
     uint32_t nstacks = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
-        uint32_t node = (uint32_t)(order[i] >> 32);
-        const int64_t *v = p->samples[(uint32_t)order[i]].values;
+        uint32_t node = (uint32_t)(sorted[i] >> 32);
+        const int64_t *v = p->samples[(uint32_t)sorted[i]].values;
         if (nstacks == 0 || stacks[nstacks - 1] != node) {
             stacks[nstacks] = node;
             memcpy(&values[nstacks * ncols], v, ncols * sizeof *v);
@@ -789,6 +928,8 @@ out:
     free(order);
     free(values);
     free(stacks);
+    trie_free(&trie);
+    free(lnodes);
     fx_arena_free(&a);
     return rc;
 }

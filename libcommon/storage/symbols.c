@@ -246,6 +246,32 @@ uint32_t fx__sym_node(fx__symbols_t *s, uint32_t parent, uint32_t loc)
     return (uint32_t)*slot;
 }
 
+void fx__sym_nodes_find(const fx__symbols_t *s, const uint32_t *parents, const uint32_t *locs,
+                        size_t n, uint32_t *out)
+{
+    enum { BATCH = 16 };
+    const fx_map64_t *m = &s->node_ix;
+    if (!m->cap) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = UINT32_MAX;
+        return;
+    }
+    for (size_t i = 0; i < n; i += BATCH) {
+        size_t k = FX_MIN((size_t)BATCH, n - i);
+        for (size_t j = 0; j < k; j++) {
+            size_t slot = fx_mix64((uint64_t)parents[i + j] << 32 | locs[i + j]) & (m->cap - 1);
+            __builtin_prefetch(&m->keys[slot]);
+            __builtin_prefetch(&m->vals[slot]);
+        }
+        for (size_t j = 0; j < k; j++) {
+            const uint64_t *v = parents[i + j] == UINT32_MAX
+                                    ? NULL
+                                    : fx_map64_get(m, (uint64_t)parents[i + j] << 32 | locs[i + j]);
+            out[i + j] = v ? (uint32_t)*v : UINT32_MAX;
+        }
+    }
+}
+
 /* --- chunks -------------------------------------------------------------------------
  * Each chunk holds consecutive entries of one kind, varint coded:
  *   strings:   len, bytes

@@ -92,6 +92,12 @@ uint32_t fx__sym_mapping(fx__symbols_t *s, const fx__mapping_t *m);
 /* lines[nlines] are copied. */
 uint32_t fx__sym_location(fx__symbols_t *s, const fx__loc_t *l, const fx__line_t *lines);
 uint32_t fx__sym_node(fx__symbols_t *s, uint32_t parent, uint32_t loc);
+/* Looks up n existing nodes (parents[i], locs[i]) into out[i], UINT32_MAX
+ * where there is none or parents[i] is UINT32_MAX; adds nothing. The lookups
+ * must be independent: their hash slots are prefetched in batches so the
+ * cache misses overlap (a big stack tree's index does not fit in cache). */
+void fx__sym_nodes_find(const fx__symbols_t *s, const uint32_t *parents, const uint32_t *locs,
+                        size_t n, uint32_t *out);
 
 /* Chunk kinds, in load (dependency) order; the byte is part of the key. */
 enum {
