@@ -2,7 +2,8 @@
 # deps.sh GROUP... - install the Debian packages a make target needs.
 #
 # Groups: build (compile and run Fornax), test (everything `make test` runs:
-# cmocka, etcd, Go's pprof tool, Chromium, graphviz, Node.js), bench.
+# cmocka, etcd, Go's pprof tool, Chromium, graphviz, Node.js, Go's sprig and
+# yaml.v3 for the offline Helm renderer), bench.
 # Packages already installed are skipped, so this is cheap on a warm machine.
 # As root it runs apt-get; otherwise it prints the one command to run.
 set -eu
@@ -10,7 +11,8 @@ set -eu
 build_pkgs="gcc make pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler \
 libgrpc-dev librocksdb-dev liburing-dev libssl-dev zlib1g-dev libzstd-dev libyaml-dev \
 libjansson-dev libpcre2-dev libroaring-dev libcurl4-openssl-dev libdeflate-dev"
-test_pkgs="libcmocka-dev etcd-server etcd-client golang-go chromium graphviz python3 curl"
+test_pkgs="libcmocka-dev etcd-server etcd-client golang-go chromium graphviz python3 curl \
+golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev"
 bench_pkgs="golang-go python3"
 
 want=""
