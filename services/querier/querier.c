@@ -2,9 +2,11 @@
 #include "querier.h"
 #include "core/mem.h"
 #include "http/static.h"
+#include "core/time.h"
 #include "log/log.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const fx_opt_t opts[] = {
     {"querier.query-timeout", NULL, FX_OPT_DURATION, offsetof(qr_opts_t, query_timeout_ns), "2m",
@@ -33,6 +35,20 @@ static void *configure(fx_config_t *cfg)
     return q;
 }
 
+/* Ready once the querier sees an ingester it could ask: right after a
+ * restart its ring view may still be filling in from the KV store. */
+static int ready(void *ctx, fx_err_t *why)
+{
+    qr_t *q = ctx;
+    fx_ring_snapshot_t *s = fx_ring_acquire(q->ingesters);
+    int64_t now = fx_now_ms();
+    int ok = 0;
+    for (size_t i = 0; i < s->ninstances && !ok; i++)
+        ok = fx_ring_healthy(q->ingesters, &s->instances[i], FX_RING_OP_READ, now);
+    fx_ring_release(q->ingesters, s);
+    return ok ? FX_OK : fx_err_set(why, FX_EUNAVAIL, "querier: no healthy ingester in the ring yet");
+}
+
 static int init(fx_app_t *app, void *state, fx_err_t *err)
 {
     qr_t *q = state;
@@ -40,6 +56,10 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     q->app = app;
     q->ingesters = fx_app_ring(app, "ingester");
     q->gateways = fx_app_ring(app, "store-gateway");
+    /* With the memory store there is no ring to wait for (the ingesters, if
+     * any, are in this process). */
+    if (strcmp(fx_app_ring_opts(app)->store, "memory") != 0)
+        fx_admin_add_ready(fx_app_admin(app), "querier", ready, q);
     if ((rc = qr_register_api(q, err)) < 0 || (rc = qr_register_render(q, err)) < 0 ||
         (rc = qr_register_explain(q, err)) < 0)
         return rc;

@@ -8,6 +8,7 @@ import random
 import shutil
 import socket
 import subprocess
+import time
 import tempfile
 import unittest
 import urllib.parse
@@ -117,8 +118,13 @@ class ClusterScript(unittest.TestCase):
         finally:
             bystander.cleanup()
 
-        # And up again on the same run directory: the data is still there.
+        # And up again on the same run directory: the data is still there
+        # (once the querier's ring view has every ingester again).
         self.sh("up")
+        deadline = time.time() + 30
+        while len([i for i in query.get_json("/ring")["instances"] if i["healthy"]]) < 3:
+            self.assertLess(time.time(), deadline, "the querier never saw the 3 ingesters again")
+            time.sleep(0.1)
         fg = query.query("SelectMergeStacktraces", select_req("process_cpu:cpu:nanoseconds:cpu:nanoseconds",
                                                               '{service_name="script-app"}'))
         self.assertGreater(flamegraph_total(fg.get("flamegraph")), 0)
