@@ -5,7 +5,8 @@
 # nothing here asserts a timing. docs/performance.md explains the figures.
 #
 #   BENCH_QUICK=1 make bench    shorter phases and fewer runs, for development
-#   BENCH_ONLY="ingest query"   run only these (ingest query head flamegraph pbjson explain ui)
+#   BENCH_ONLY="ingest query"   run only these (ingest query head flamegraph pbjson explain ui
+#                               cluster block)
 #
 # A full run takes about 5 minutes on the 2-core VM; the ingest and query benchmarks
 # start their own fornax on free loopback ports with a fresh data directory under
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 FORNAX_BIN=${FORNAX_BIN:-build/bin}
 BENCH_BIN=${BENCH_BIN:-build/bench}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-ingest query head flamegraph pbjson explain ui}
+ONLY=${BENCH_ONLY:-ingest query head flamegraph pbjson explain ui cluster block}
 export FORNAX_BIN
 
 log=$(mktemp "${TMPDIR:-/tmp}/fornax-bench-log.XXXXXX")
@@ -71,6 +72,18 @@ want head && run "ingester head, in-process (no HTTP/gRPC)" "$BENCH_BIN/bench_he
 want flamegraph && run "flame graph encodings" "$BENCH_BIN/bench_flamegraph" "$fg_reps"
 want pbjson && run "proto3 JSON codec" "$BENCH_BIN/bench_pbjson" "$pb_reps"
 want explain && run "explain analyzer" "$BENCH_BIN/bench_explain"
+if want cluster; then
+    if command -v etcd >/dev/null 2>&1; then
+        if [ "$QUICK" = 1 ]; then cluster_args="--quick"; else cluster_args=""; fi
+        # shellcheck disable=SC2086
+        run "cluster: RF=3 vs RF=1 vs single node (docs/performance-cluster.md)" python3 bench/cluster.py $cluster_args
+    else
+        section "cluster"
+        echo "(skipped: needs etcd, which \`make test\` installs)"
+    fi
+fi
+want block && run "blocks: bytes per sample, cut, query, io_uring vs pread (docs/performance-blocks.md)" \
+    "$BENCH_BIN/bench_block"
 if want ui; then
     if ! command -v node >/dev/null 2>&1 || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
         section "UI render"
