@@ -30,16 +30,16 @@ Timeline (W = the first window's start, windows of D = 1 s, all data in
   W+11.75..  -ingester.local-block-retention=11s retires the local copies
   W+4+14     -compactor.first-level-compaction-wait-period=14s: compaction
 """
+import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 import unittest
 
 from fornax import BULK_FLAGS, TEST_FLAGS, Cluster, Fornax, wait_for
 import s3server
-from s3server import S3rver, wait_until
+from s3server import S3rver
 from workload import bench_profiles, ingest, pprof_content, with_time
 
 CPU = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
@@ -63,6 +63,12 @@ BLOCK_FLAGS = [
     "-compactor.deletion-delay=2s", "-compactor.ring.wait-stability-min-duration=0s",
 ]
 SECTIONS = ("index.fxb", "meta.json", "profiles.fxb", "symbols.fxb")
+
+
+def wait_until(t):
+    """Sleeps until the wall clock reaches t (seconds)."""
+    if t > time.time():
+        time.sleep(t - time.time())
 
 
 def base_flags():
@@ -167,7 +173,6 @@ class BlocksE2E:
         return blocks_of(self.s3.keys("anonymous/"))
 
     def meta(self, ulid):
-        import json
         return json.loads(self.s3.get("anonymous/%s/meta.json" % ulid))
 
     def test_answers_through_the_life_of_a_block(self):

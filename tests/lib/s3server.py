@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -179,10 +178,3 @@ class S3rver:
 
     def get(self, key):
         return self._signed("GET", "/%s/%s" % (self.bucket, key), {})
-
-
-def wait_until(t):
-    """Sleeps until the wall clock reaches t (seconds)."""
-    d = t - time.time()
-    if d > 0:
-        time.sleep(d)
