@@ -1,7 +1,8 @@
 /*
  * rpc.c - storegateway.v1.StoreGatewayService: the ingesters' query RPCs
- * (same request and response messages as ingester.v1, see
- * services/ingester/rpc.c) answered over the gateway's blocks by query.c.
+ * (same request and response messages as ingester.v1, translated by
+ * storage/rpcquery.h as the ingester's are) answered over the gateway's
+ * blocks by query.c.
  */
 #include "sg_int.h"
 #include "ingester/v1/ingester.pb-c.h"
