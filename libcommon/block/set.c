@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "pprof/merge.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,14 +281,16 @@ static void add_points(fx_head_ts_t *dst, const fx_head_ts_t *src, fx_arena_t *a
     dst->total += src->total;
 }
 
-int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, const char *const *by,
-                         size_t nby, int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
-                         fx_head_ts_list_t *out, fx_err_t *err)
+/* Every source's series for agg, points of equal labels added; unsorted. */
+static int collect_series(const fx_source_set_t *s, const fx_head_query_t *q, const char *const *by,
+                          size_t nby, int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
+                          fx_head_ts_t **all, size_t *n, fx_err_t *err)
 {
     fx_head_ts_list_t part;
-    fx_head_ts_t *all = NULL;
-    size_t n = 0, cap = 0;
+    size_t cap = 0;
     int rc = FX_OK;
+    *all = NULL;
+    *n = 0;
     for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
         if (i == 0 && !s->head)
             continue;
@@ -297,17 +300,58 @@ int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, con
                     : fx_block_select_series(s->blocks[i - 1], q, by, nby, step_ms, agg, a, &part, err);
         for (size_t k = 0; rc == FX_OK && k < part.len; k++) {
             size_t j;
-            for (j = 0; j < n; j++)
-                if (labels_cmp(&all[j].labels, &part.v[k].labels) == 0)
+            for (j = 0; j < *n; j++)
+                if (labels_cmp(&(*all)[j].labels, &part.v[k].labels) == 0)
                     break;
-            if (j < n) {
-                add_points(&all[j], &part.v[k], a);
+            if (j < *n) {
+                add_points(&(*all)[j], &part.v[k], a);
             } else {
-                FX_GROW(all, cap, n + 1);
-                all[n++] = part.v[k];
+                FX_GROW(*all, cap, *n + 1);
+                (*all)[(*n)++] = part.v[k];
             }
         }
     }
+    return rc;
+}
+
+/* Turns sums into averages with the counts of the same labels and time
+ * (both come from the same profiles, so every sum point has its count). */
+static void divide(fx_head_ts_t *sums, size_t n, const fx_head_ts_t *counts, size_t ncounts)
+{
+    for (size_t i = 0; i < n; i++) {
+        const fx_head_ts_t *c = NULL;
+        for (size_t j = 0; j < ncounts && !c; j++)
+            if (labels_cmp(&sums[i].labels, &counts[j].labels) == 0)
+                c = &counts[j];
+        sums[i].total = 0;
+        for (size_t p = 0, k = 0; p < sums[i].npoints; p++) {
+            while (c && k < c->npoints && c->points[k].ts_ms < sums[i].points[p].ts_ms)
+                k++;
+            if (c && k < c->npoints && c->points[k].ts_ms == sums[i].points[p].ts_ms &&
+                c->points[k].value > 0)
+                sums[i].points[p].value /= c->points[k].value;
+            sums[i].total += sums[i].points[p].value;
+        }
+    }
+}
+
+int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, const char *const *by,
+                         size_t nby, int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
+                         fx_head_ts_list_t *out, fx_err_t *err)
+{
+    fx_head_ts_t *all = NULL, *counts = NULL;
+    size_t n = 0, ncounts = 0, nsources = s->head ? 1 : 0;
+    int rc;
+    for (size_t i = 0; i < s->nblocks; i++)
+        nsources += fx_set_block_overlaps(s->blocks[i], q);
+    /* A bucket can hold profiles of several sources (the head and blocks,
+     * blocks of neighbouring windows): the average is all sums over all
+     * counts, not a sum of averages. One source averages by itself. */
+    bool average = agg == FX_AGG_AVERAGE && nsources > 1;
+    rc = collect_series(s, q, by, nby, step_ms, average ? FX_AGG_SUM : agg, a, &all, &n, err);
+    if (rc == FX_OK && average &&
+        (rc = collect_series(s, q, by, nby, step_ms, FX_AGG_COUNT, a, &counts, &ncounts, err)) == FX_OK)
+        divide(all, n, counts, ncounts);
     if (rc == FX_OK) {
         if (n)
             qsort(all, n, sizeof *all, cmp_labels); /* labels is the first member */
@@ -317,5 +361,6 @@ int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, con
         out->len = n;
     }
     free(all);
+    free(counts);
     return rc;
 }

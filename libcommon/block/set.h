@@ -35,9 +35,10 @@ int fx_set_merge_tree(const fx_source_set_t *s, const fx_head_query_t *q,
                       fx_head_grouping_t grouping, fx_tree_t *tree, fx_err_t *err);
 int fx_set_merge_pprof(const fx_source_set_t *s, const fx_head_query_t *q, fx_buf_t *out,
                        fx_err_t *err);
-/* Points of series with equal labels are summed per timestamp. (With
- * FX_AGG_AVERAGE a bucket spanning two sources sums two averages; sources
- * of one store cover different time windows, so buckets rarely do.) */
+/* Points of series with equal labels are summed per timestamp; with
+ * FX_AGG_AVERAGE over several sources each bucket is the sum over all
+ * sources divided by their profile count (FX_AGG_COUNT), so a bucket that
+ * spans the head and a block, or two blocks, is averaged exactly. */
 int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, const char *const *by,
                          size_t nby, int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
                          fx_head_ts_list_t *out, fx_err_t *err);

@@ -131,8 +131,10 @@ static void add_targets(qr_t *q, int group, int64_t start, int64_t end, qr_resul
 }
 
 /* Which groups serve [start, end] and over which part of it. Both 0 means
- * "no time range": ingesters only (Pyroscope's rule). */
-static void plan(qr_t *q, int64_t start, int64_t end, qr_results_t *out)
+ * "no time range": ingesters only (Pyroscope's rule). With align > 0 the
+ * boundary falls on start + k * align: SelectSeries buckets are counted
+ * from each store's start, so both groups must use the same grid. */
+static void plan(qr_t *q, int64_t start, int64_t end, int64_t align, qr_results_t *out)
 {
     memset(out, 0, sizeof *out);
     int64_t after = q->opts.query_store_after_ns / 1000000;
@@ -154,6 +156,8 @@ static void plan(qr_t *q, int64_t start, int64_t end, qr_results_t *out)
         return;
     }
     int64_t boundary = fx_now_ms() - after;
+    if (align > 0 && boundary > start)
+        boundary = start + (boundary - start) / align * align;
     if (end >= boundary)
         add_targets(q, QR_INGESTERS, start > boundary ? start : boundary, end, out);
     if (start < boundary)
@@ -200,7 +204,7 @@ int qr_fanout(qr_t *q, const char *tenant, const char *method, int64_t start, in
               const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
               qr_results_t *out, fx_err_t *err)
 {
-    plan(q, start, end, out);
+    plan(q, start, end, 0, out);
     const ProtobufCMessage **reqs = fx_calloc(out->n + 1, sizeof *reqs);
     for (size_t i = 0; i < out->n; i++)
         reqs[i] = req;
@@ -311,13 +315,14 @@ static int needs_dedup(qr_t *q, const qr_results_t *t)
 }
 
 int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
-                     Ingester__V1__SelectRequest *sel, qr_make_req_fn make_req, void *ctx,
-                     const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
+                     Ingester__V1__SelectRequest *sel, int64_t align_ms, qr_make_req_fn make_req,
+                     void *ctx, const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out,
+                     fx_err_t *err)
 {
     qr_results_t keys;
     int rc;
 
-    plan(q, sel->start, sel->end, &keys);
+    plan(q, sel->start, sel->end, align_ms, &keys);
     Ingester__V1__SelectRequest *sels = fx_calloc(keys.n + 1, sizeof *sels);
     const ProtobufCMessage **reqs = fx_calloc(keys.n + 1, sizeof *reqs);
     per_target(sel, &keys, sels);

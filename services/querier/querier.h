@@ -67,11 +67,14 @@ void qr_results_free(qr_results_t *r);
  * until qr_fanout_select returns; it may point into ctx. */
 typedef const ProtobufCMessage *(*qr_make_req_fn)(void *ctx, Ingester__V1__SelectRequest *sel);
 
-/* A select across ingesters, deduplicated across replicas when the
- * replication factor is above 1 (see fanout.c). */
+/* A select across ingesters and store-gateways, deduplicated across
+ * replicas and blocks (see fanout.c). align_ms > 0 puts the time boundary
+ * between the two groups on sel->start + k * align_ms (SelectSeries: the
+ * step, so both groups' buckets fall on one grid); 0 = anywhere. */
 int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
-                     Ingester__V1__SelectRequest *sel, qr_make_req_fn make_req, void *ctx,
-                     const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err);
+                     Ingester__V1__SelectRequest *sel, int64_t align_ms, qr_make_req_fn make_req,
+                     void *ctx, const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out,
+                     fx_err_t *err);
 
 /* ---- shared request checks (select.c) ---------------------------------------- */
 

@@ -127,7 +127,7 @@ int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *
     /* With a call-site filter the ingesters must not truncate: "other"
      * would swallow the frames the filter looks for. */
     select_request(s, s->stack_trace_selector ? 0 : s->max_nodes, &r);
-    if ((rc = qr_fanout_select(q, tenant, "MergeStacktraces", &r,
+    if ((rc = qr_fanout_select(q, tenant, "MergeStacktraces", &r, 0,
                                select_itself, NULL, &ingester__v1__merge_stacktraces_response__descriptor,
                                &res, err)) < 0)
         goto out;
@@ -222,36 +222,19 @@ static Types__V1__Series *copy_series(const Types__V1__Series *s, fx_arena_t *a)
     return c;
 }
 
-int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **group_by,
-                     size_t ngroup_by, int64_t step_ms, int avg, int64_t limit, fx_arena_t *a,
-                     Querier__V1__SelectSeriesResponse **out, fx_err_t *err)
+/* One MergeSeries fan-out (sums, or with count the profiles per bucket),
+ * every store's series merged by labels into resp (arena a). */
+static int collect_series(qr_t *q, const char *tenant, Ingester__V1__SelectRequest sel,
+                          Ingester__V1__SelectSeriesRequest r, bool count, fx_arena_t *a,
+                          Querier__V1__SelectSeriesResponse *resp, fx_err_t *err)
 {
-    Ingester__V1__SelectRequest sel;
-    Ingester__V1__SelectSeriesRequest r = INGESTER__V1__SELECT_SERIES_REQUEST__INIT;
     qr_results_t res = {0};
-    int rc = FX_OK;
-
-    Querier__V1__SelectSeriesResponse *resp = fx_arena_alloc(a, sizeof *resp);
-    querier__v1__select_series_response__init(resp);
-    *out = resp;
-    if (s->empty)
-        return FX_OK;
-    select_request(s, 0, &sel);
+    int rc;
     r.select = &sel;
-    /* Without group_by every series falls into one group. The head groups by
-     * the listed names and omits names a series lacks, so grouping by a name
-     * no label can have ("") puts all series in one group - which keeps
-     * AVERAGE a true per-bucket average instead of a sum of averages. */
-    static char *no_name[1] = {""};
-    r.group_by = ngroup_by ? group_by : no_name;
-    r.n_group_by = ngroup_by ? ngroup_by : 1;
-    r.step_ms = step_ms;
-    r.aggregation = avg ? TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_AVERAGE
-                        : TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_SUM;
+    r.count = count;
     series_ctx_t sc = {a, &r};
-    if ((rc = qr_fanout_select(q, tenant, "MergeSeries", &sel,
-                               series_request, &sc, &querier__v1__select_series_response__descriptor,
-                               &res, err)) < 0)
+    if ((rc = qr_fanout_select(q, tenant, "MergeSeries", &sel, r.step_ms, series_request, &sc,
+                               &querier__v1__select_series_response__descriptor, &res, err)) < 0)
         goto out;
     size_t cap = 0;
     for (size_t i = 0; i < res.n; i++)
@@ -270,20 +253,102 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
                 resp->series[resp->n_series++] = copy_series(part->series[k], a);
         }
     }
-    if (ngroup_by == 0 && resp->n_series > 0) {
-        /* Without group_by the answer is one series, summed over all. */
-        Types__V1__Series *all = resp->series[0];
-        all->n_labels = 0;
-        for (size_t i = 1; i < resp->n_series; i++)
-            add_points(all, resp->series[i], a);
-        resp->n_series = 1;
+out:
+    qr_results_free(&res);
+    return rc;
+}
+
+/* Series order of an answer: by labels, whichever store answered first. */
+static int cmp_series_labels(const void *a, const void *b)
+{
+    const Types__V1__Series *x = *(Types__V1__Series *const *)a, *y = *(Types__V1__Series *const *)b;
+    for (size_t i = 0; i < x->n_labels && i < y->n_labels; i++) {
+        int c = strcmp(x->labels[i]->name, y->labels[i]->name);
+        if (!c)
+            c = strcmp(x->labels[i]->value, y->labels[i]->value);
+        if (c)
+            return c;
     }
+    return (x->n_labels > y->n_labels) - (x->n_labels < y->n_labels);
+}
+
+/* Without group_by the answer is one series, summed over all. */
+static void fold_all(Querier__V1__SelectSeriesResponse *resp, fx_arena_t *a)
+{
+    if (resp->n_series == 0)
+        return;
+    Types__V1__Series *all = resp->series[0];
+    all->n_labels = 0;
+    for (size_t i = 1; i < resp->n_series; i++)
+        add_points(all, resp->series[i], a);
+    resp->n_series = 1;
+}
+
+/* Divides every point of sums by the count of the same series and time. */
+static void divide(Querier__V1__SelectSeriesResponse *sums, const Querier__V1__SelectSeriesResponse *counts)
+{
+    for (size_t i = 0; i < sums->n_series; i++) {
+        Types__V1__Series *s = sums->series[i];
+        const Types__V1__Series *c = NULL;
+        for (size_t j = 0; j < counts->n_series && !c; j++)
+            if (same_labels(s, counts->series[j]))
+                c = counts->series[j];
+        size_t k = 0;
+        for (size_t p = 0; p < s->n_points; p++) {
+            while (c && k < c->n_points && c->points[k]->timestamp < s->points[p]->timestamp)
+                k++;
+            /* A profile pushed between the two fan-outs can leave a sum
+             * without its count: that point stays a sum of one. */
+            if (c && k < c->n_points && c->points[k]->timestamp == s->points[p]->timestamp &&
+                c->points[k]->value > 0)
+                s->points[p]->value /= c->points[k]->value;
+        }
+    }
+}
+
+int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **group_by,
+                     size_t ngroup_by, int64_t step_ms, int avg, int64_t limit, fx_arena_t *a,
+                     Querier__V1__SelectSeriesResponse **out, fx_err_t *err)
+{
+    Ingester__V1__SelectRequest sel;
+    Ingester__V1__SelectSeriesRequest r = INGESTER__V1__SELECT_SERIES_REQUEST__INIT;
+    int rc = FX_OK;
+
+    Querier__V1__SelectSeriesResponse *resp = fx_arena_alloc(a, sizeof *resp);
+    querier__v1__select_series_response__init(resp);
+    *out = resp;
+    if (s->empty)
+        return FX_OK;
+    select_request(s, 0, &sel);
+    /* Without group_by every series falls into one group. The head groups by
+     * the listed names and omits names a series lacks, so grouping by a name
+     * no label can have ("") puts all series in one group. */
+    static char *no_name[1] = {""};
+    r.group_by = ngroup_by ? group_by : no_name;
+    r.n_group_by = ngroup_by ? ngroup_by : 1;
+    r.step_ms = step_ms;
+    /* Stores always sum: with replicas and store-gateways each store merges
+     * only the profiles assigned to it, so an average is exact only as all
+     * stores' sums over all stores' counts. */
+    r.aggregation = TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_SUM;
+    if ((rc = collect_series(q, tenant, sel, r, false, a, resp, err)) < 0)
+        return rc;
+    if (ngroup_by == 0)
+        fold_all(resp, a);
+    if (avg) {
+        Querier__V1__SelectSeriesResponse counts = QUERIER__V1__SELECT_SERIES_RESPONSE__INIT;
+        if ((rc = collect_series(q, tenant, sel, r, true, a, &counts, err)) < 0)
+            return rc;
+        if (ngroup_by == 0)
+            fold_all(&counts, a);
+        divide(resp, &counts);
+    }
+    if (resp->n_series > 1)
+        qsort(resp->series, resp->n_series, sizeof *resp->series, cmp_series_labels);
     if (limit > 0 && (size_t)limit < resp->n_series) {
         qsort(resp->series, resp->n_series, sizeof *resp->series, cmp_total_desc);
         resp->n_series = (size_t)limit;
     }
-out:
-    qr_results_free(&res);
     return rc;
 }
 
@@ -295,7 +360,7 @@ int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *
     if (s->empty)
         return FX_OK;
     select_request(s, s->max_nodes, &r);
-    if ((rc = qr_fanout_select(q, tenant, "MergePprof", &r,
+    if ((rc = qr_fanout_select(q, tenant, "MergePprof", &r, 0,
                                select_itself, NULL, &ingester__v1__merge_pprof_response__descriptor,
                                &res, err)) < 0)
         goto out;

@@ -271,6 +271,13 @@ void sg_get_stats(sg_t *g, sg_stats_t *out)
     out->visible = atomic_load(&g->nvisible);
     pthread_mutex_lock(&g->mu);
     out->loaded = g->nblocks;
+    for (size_t i = 0; i < g->nblocks; i++) {
+        fx_block_io_stats_t io;
+        fx_block_io_stats(g->blocks[i]->blk, &io);
+        out->io.uring_reads += io.uring_reads;
+        out->io.pread_reads += io.pread_reads;
+        out->io.bytes += io.bytes;
+    }
     pthread_mutex_unlock(&g->mu);
     out->corrupted = (uint64_t)fx_counter_value(g->m_corrupted);
     out->syncs = (uint64_t)fx_counter_value(g->m_syncs);

@@ -87,6 +87,7 @@ typedef struct sg_stats {
     size_t loaded;         /* blocks open for queries */
     uint64_t corrupted;    /* corruption events (open or query) since start */
     uint64_t syncs, sync_failures;
+    fx_block_io_stats_t io; /* reads of the loaded blocks so far (local copies) */
 } sg_stats_t;
 void sg_get_stats(sg_t *g, sg_stats_t *out);
 /* 1 if block id (ULID) is loaded. */

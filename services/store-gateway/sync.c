@@ -513,6 +513,21 @@ static void retire(sg_t *g, sg_block_t *b)
     sg__block_unref(g, b);
 }
 
+/* Logs and retires blocks already taken out of g->blocks. */
+static void drop_blocks(sg_t *g, sg_block_t **drop, size_t ndrop)
+{
+    for (size_t i = 0; i < ndrop; i++) {
+        sg_block_t *b = drop[i];
+        sg_listed_t *l = find_listed(g->listed, g->nlisted, b->tenant, b->id);
+        const char *why = !l ? "gone from the bucket" : atomic_load(&b->corrupt) ? "corrupted" : "not owned";
+        if (atomic_load(&b->corrupt))
+            add_to_list(&g->suspect, &g->nsuspect, &g->suspcap, b->id);
+        fx_log_info("block dropped", "tenant=%s block=%s reason=%s", fx_q(b->tenant), b->id,
+                    fx_q(why));
+        retire(g, b);
+    }
+}
+
 int sg__reconcile(sg_t *g, fx_err_t *err)
 {
     uint8_t *owned = fx_calloc(g->nlisted + 1, 1);
@@ -528,30 +543,25 @@ int sg__reconcile(sg_t *g, fx_err_t *err)
         free(owned);
         return FX_OK;
     }
+    /* Corrupted blocks leave at once (queries already skip them, and a
+     * fresh copy may be loaded below); blocks that are no longer ours or
+     * no longer visible leave only after the new ones are loaded: a block
+     * that replaces them (compaction) must be served before they stop
+     * being, or queries would miss their profiles in between. While both
+     * are open, queries deduplicate them by profile key. */
     pthread_mutex_lock(&g->mu);
-    size_t k = 0;
     drop = fx_malloc((g->nblocks + 1) * sizeof *drop);
+    size_t k = 0;
     for (size_t i = 0; i < g->nblocks; i++) {
         sg_block_t *b = g->blocks[i];
-        sg_listed_t *l = find_listed(g->listed, g->nlisted, b->tenant, b->id);
-        if (l && owned[l - g->listed] && !atomic_load(&b->corrupt))
-            g->blocks[k++] = b;
-        else
+        if (atomic_load(&b->corrupt))
             drop[ndrop++] = b;
+        else
+            g->blocks[k++] = b;
     }
     g->nblocks = k;
     pthread_mutex_unlock(&g->mu);
-    for (size_t i = 0; i < ndrop; i++) {
-        sg_block_t *b = drop[i];
-        sg_listed_t *l = find_listed(g->listed, g->nlisted, b->tenant, b->id);
-        const char *why = !l ? "gone from the bucket" : atomic_load(&b->corrupt) ? "corrupted" : "not owned";
-        if (atomic_load(&b->corrupt))
-            add_to_list(&g->suspect, &g->nsuspect, &g->suspcap, b->id);
-        fx_log_info("block dropped", "tenant=%s block=%s reason=%s", fx_q(b->tenant), b->id,
-                    fx_q(why));
-        retire(g, b);
-    }
-    free(drop);
+    drop_blocks(g, drop, ndrop);
 
     for (size_t i = 0; i < g->nlisted && !atomic_load(&g->stopping); i++) {
         const sg_listed_t *l = &g->listed[i];
@@ -574,6 +584,23 @@ int sg__reconcile(sg_t *g, fx_err_t *err)
         g->nblocks++;
         pthread_mutex_unlock(&g->mu);
     }
+
+    pthread_mutex_lock(&g->mu);
+    ndrop = k = 0;
+    drop = fx_realloc(drop, (g->nblocks + 1) * sizeof *drop);
+    for (size_t i = 0; i < g->nblocks; i++) {
+        sg_block_t *b = g->blocks[i];
+        sg_listed_t *l = find_listed(g->listed, g->nlisted, b->tenant, b->id);
+        if (l && owned[l - g->listed] && !atomic_load(&b->corrupt))
+            g->blocks[k++] = b;
+        else
+            drop[ndrop++] = b;
+    }
+    g->nblocks = k;
+    pthread_mutex_unlock(&g->mu);
+    drop_blocks(g, drop, ndrop);
+    free(drop);
+
     pthread_mutex_lock(&g->mu);
     fx_gauge_set(g->m_loaded, (double)g->nblocks);
     pthread_mutex_unlock(&g->mu);

@@ -384,7 +384,7 @@ class Cluster:
     def cleanup(self):
         # Front ends first, ingesters next, etcd last, like cluster.sh down.
         order = {"querier": 0, "distributor": 1, "ingester": 2}
-        for f in sorted(self.nodes.values(), key=lambda f: order[f.target]):
+        for f in sorted(self.nodes.values(), key=lambda f: order.get(f.target, 0)):
             f.stop(signal.SIGKILL)
         self.etcd.stop()
         if not os.environ.get("FORNAX_KEEP"):

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "block/set.h"
 #include "core/gz.h"
 #include "pprof/pprof.h"
 #include "storage/head.h"
@@ -1083,6 +1084,82 @@ static void test_fuzz_seeds(void **state)
     }
 }
 
+/* --- a head plus blocks (block/set.h) ---------------------------------------------------- */
+
+/* SelectSeries points as "ts=value" text, series by series. */
+static void ts_text(const fx_head_ts_list_t *l, fx_buf_t *out)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        fx_buf_printf(out, "{");
+        for (size_t j = 0; j < l->v[i].labels.len; j++)
+            fx_buf_printf(out, "%s=%s,", l->v[i].labels.v[j].name, l->v[i].labels.v[j].value);
+        fx_buf_printf(out, "} total=%.17g:", l->v[i].total);
+        for (size_t k = 0; k < l->v[i].npoints; k++)
+            fx_buf_printf(out, " %lld=%.17g", (long long)l->v[i].points[k].ts_ms,
+                          l->v[i].points[k].value);
+        fx_buf_printf(out, "\n");
+    }
+}
+
+/* The ingester's state: rows moved from the head into two blocks (windows
+ * [0, 4 s) and [4 s, 12 s)), the rest still in the head. SelectSeries over
+ * the set must equal the head that still holds everything, sums and
+ * averages alike, for steps whose buckets hold profiles of the head and a
+ * block or of both blocks (5 s, 20 s) - an average over several sources is
+ * their sums over their counts, not a sum of their averages. */
+static void test_set_average(void **state)
+{
+    (void)state;
+    fx_head_t *all = open_head("all"), *h = open_head("head");
+    fx_block_meta_t m1, m2;
+    fx_err_t err = {0};
+    fill(all);
+    fill(h);
+    cut(h, "t1", T0, T0 + 4 * SEC - 1, &m1);
+    cut(h, "t1", T0 + 4 * SEC, T0 + 12 * SEC - 1, &m2);
+    uint64_t deleted = 0;
+    assert_int_equal(fx_head_delete_range(h, "t1", T0, T0 + 12 * SEC - 1, &deleted, &err), FX_OK);
+    assert_int_equal(deleted, m1.profiles + m2.profiles);
+    fx_block_t *blocks[2] = {open_block(&m1, NULL), open_block(&m2, NULL)};
+    fx_source_set_t set = {h, blocks, 2};
+
+    fx_selector_t sel;
+    assert_int_equal(fx_selector_parse("{}", &sel, &err), FX_OK);
+    static const char *const by_env[] = {"env"}, *const by_none[] = {""};
+    const char *const *bys[] = {by_env, by_none};
+    const int64_t steps[] = {5000, 20000};
+    for (size_t g = 0; g < 2; g++)
+        for (size_t st = 0; st < 2; st++)
+            for (int agg = FX_AGG_SUM; agg <= FX_AGG_COUNT; agg++) {
+                fx_head_query_t q = {"t1", &sel, 1, NULL, T0MS - 1000, T0MS + 30000, NULL};
+                fx_head_ts_list_t want, got;
+                fx_arena_t a;
+                fx_buf_t tw = FX_BUF_INIT, tg = FX_BUF_INIT;
+                fx_arena_init(&a);
+                assert_int_equal(fx_head_select_series(all, &q, bys[g], 1, steps[st], agg, &a,
+                                                       &want, &err), FX_OK);
+                assert_int_equal(fx_set_select_series(&set, &q, bys[g], 1, steps[st], agg, &a,
+                                                      &got, &err), FX_OK);
+                ts_text(&want, &tw);
+                ts_text(&got, &tg);
+                assert_true(want.len > 0);
+                if (tw.len != tg.len || memcmp(tw.data, tg.data, tw.len))
+                    fail_msg("agg %d step %lld by %s:\nhead:\n%.*s\nset:\n%.*s", agg,
+                             (long long)steps[st], bys[g][0], (int)tw.len, tw.data, (int)tg.len,
+                             tg.data);
+                fx_buf_free(&tw);
+                fx_buf_free(&tg);
+                fx_arena_free(&a);
+            }
+    fx_selector_free(&sel);
+    fx_block_close(blocks[0]);
+    fx_block_close(blocks[1]);
+    fx_block_meta_free(&m1);
+    fx_block_meta_free(&m2);
+    fx_head_close(h);
+    fx_head_close(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1096,6 +1173,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fuzz_seeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_average, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (size_t i = 0; i < NFX; i++) {
