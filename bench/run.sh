@@ -84,6 +84,8 @@ if want cluster; then
 fi
 want block && run "blocks: bytes per sample, cut, query, io_uring vs pread (docs/performance-blocks.md)" \
     "$BENCH_BIN/bench_block"
+want block && run "blocks: a 24-hour flame graph through a store-gateway (docs/performance-blocks.md)" \
+    "$BENCH_BIN/bench_blocks24h" bench/data
 if want ui; then
     if ! command -v node >/dev/null 2>&1 || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
         section "UI render"
