@@ -17,6 +17,51 @@ int fx_set_block_overlaps(fx_block_t *b, const fx_head_query_t *q)
     return m->max_time_ms >= q->start_ms && m->min_time_ms <= q->end_ms;
 }
 
+/* One source of a set: exactly one of head and blk is set. */
+typedef struct src {
+    fx_head_t *head;
+    fx_block_t *blk;
+} src_t;
+
+/* Steps through the sources of s that q may read: the head (if any), then
+ * every block overlapping q (every block when q is NULL). *i starts at 0;
+ * false after the last source. */
+static bool next_source(const fx_source_set_t *s, const fx_head_query_t *q, size_t *i, src_t *out)
+{
+    while (*i <= s->nblocks) {
+        size_t k = (*i)++;
+        if (k == 0 && s->head) {
+            *out = (src_t){s->head, NULL};
+            return true;
+        }
+        if (k > 0 && (!q || fx_set_block_overlaps(s->blocks[k - 1], q))) {
+            *out = (src_t){NULL, s->blocks[k - 1]};
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends n elements of size bytes at v to the heap array *all. */
+static void append(void **all, size_t *len, size_t *cap, const void *v, size_t n, size_t size)
+{
+    if (!n)
+        return;
+    fx_grow(all, cap, *len + n, size);
+    memcpy((char *)*all + *len * size, v, n * size);
+    *len += n;
+}
+
+/* n elements of size bytes copied into a, with a spare one so that an
+ * empty result is not NULL. */
+static void *to_arena(fx_arena_t *a, const void *v, size_t n, size_t size)
+{
+    void *out = fx_arena_alloc(a, (n + 1) * size);
+    if (n)
+        memcpy(out, v, n * size);
+    return out;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -40,51 +85,46 @@ static void union_strings(fx_head_strings_t *dst, const fx_head_strings_t *src, 
     dst->len = u;
 }
 
-typedef int (*strings_fn)(void *src, int is_head, const fx_head_query_t *q, const void *arg,
-                          fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err);
+typedef int (*strings_fn)(src_t src, const fx_head_query_t *q, const void *arg, fx_arena_t *a,
+                          fx_head_strings_t *out, fx_err_t *err);
 
 static int each_strings(const fx_source_set_t *s, const fx_head_query_t *q, strings_fn fn,
                         const void *arg, fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
 {
     fx_head_strings_t part;
+    src_t src;
     int rc;
     out->v = NULL;
     out->len = 0;
-    if (s->head) {
-        if ((rc = fn(s->head, 1, q, arg, a, &part, err)) < 0)
-            return rc;
-        union_strings(out, &part, a);
-    }
-    for (size_t i = 0; i < s->nblocks; i++) {
-        if (!fx_set_block_overlaps(s->blocks[i], q))
-            continue;
-        if ((rc = fn(s->blocks[i], 0, q, arg, a, &part, err)) < 0)
+    for (size_t i = 0; next_source(s, q, &i, &src);) {
+        if ((rc = fn(src, q, arg, a, &part, err)) < 0)
             return rc;
         union_strings(out, &part, a);
     }
     return FX_OK;
 }
 
-static int names_fn(void *src, int is_head, const fx_head_query_t *q, const void *arg,
-                    fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+static int names_fn(src_t s, const fx_head_query_t *q, const void *arg, fx_arena_t *a,
+                    fx_head_strings_t *out, fx_err_t *err)
 {
     (void)arg;
-    return is_head ? fx_head_label_names(src, q, a, out, err) : fx_block_label_names(src, q, a, out, err);
+    return s.head ? fx_head_label_names(s.head, q, a, out, err)
+                  : fx_block_label_names(s.blk, q, a, out, err);
 }
 
-static int values_fn(void *src, int is_head, const fx_head_query_t *q, const void *arg,
-                     fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+static int values_fn(src_t s, const fx_head_query_t *q, const void *arg, fx_arena_t *a,
+                     fx_head_strings_t *out, fx_err_t *err)
 {
-    return is_head ? fx_head_label_values(src, q, arg, a, out, err)
-                   : fx_block_label_values(src, q, arg, a, out, err);
+    return s.head ? fx_head_label_values(s.head, q, arg, a, out, err)
+                  : fx_block_label_values(s.blk, q, arg, a, out, err);
 }
 
-static int types_fn(void *src, int is_head, const fx_head_query_t *q, const void *arg,
-                    fx_arena_t *a, fx_head_strings_t *out, fx_err_t *err)
+static int types_fn(src_t s, const fx_head_query_t *q, const void *arg, fx_arena_t *a,
+                    fx_head_strings_t *out, fx_err_t *err)
 {
     (void)arg;
-    return is_head ? fx_head_profile_types(src, q, a, out, err)
-                   : fx_block_profile_types(src, q, a, out, err);
+    return s.head ? fx_head_profile_types(s.head, q, a, out, err)
+                  : fx_block_profile_types(s.blk, q, a, out, err);
 }
 
 int fx_set_label_names(const fx_source_set_t *s, const fx_head_query_t *q, fx_arena_t *a,
@@ -128,20 +168,14 @@ int fx_set_series(const fx_source_set_t *s, const fx_head_query_t *q, const char
     fx_head_label_sets_t part;
     fx_labels_t *all = NULL;
     size_t n = 0, cap = 0;
+    src_t src;
     int rc = FX_OK;
 
-    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
-        if (i == 0 && !s->head)
-            continue;
-        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
-            continue;
-        rc = i == 0 ? fx_head_series(s->head, q, names, nnames, a, &part, err)
-                    : fx_block_series(s->blocks[i - 1], q, names, nnames, a, &part, err);
-        if (rc == FX_OK && part.len) {
-            FX_GROW(all, cap, n + part.len);
-            memcpy(all + n, part.v, part.len * sizeof *all);
-            n += part.len;
-        }
+    for (size_t i = 0; rc == FX_OK && next_source(s, q, &i, &src);) {
+        rc = src.head ? fx_head_series(src.head, q, names, nnames, a, &part, err)
+                      : fx_block_series(src.blk, q, names, nnames, a, &part, err);
+        if (rc == FX_OK)
+            append((void **)&all, &n, &cap, part.v, part.len, sizeof *all);
     }
     if (rc == FX_OK) {
         if (n)
@@ -150,9 +184,7 @@ int fx_set_series(const fx_source_set_t *s, const fx_head_query_t *q, const char
         for (size_t i = 0; i < n; i++)
             if (!u || labels_cmp(&all[u - 1], &all[i]) != 0)
                 all[u++] = all[i];
-        out->v = fx_arena_alloc(a, (u + 1) * sizeof *out->v);
-        if (u)
-            memcpy(out->v, all, u * sizeof *all);
+        out->v = to_arena(a, all, u, sizeof *all);
         out->len = u;
     }
     free(all);
@@ -163,13 +195,12 @@ int fx_set_profile_stats(const fx_source_set_t *s, const char *tenant, fx_head_p
                          fx_err_t *err)
 {
     fx_head_profile_stats_t part;
+    src_t src;
     int rc;
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i <= s->nblocks; i++) {
-        if (i == 0 && !s->head)
-            continue;
-        rc = i == 0 ? fx_head_profile_stats(s->head, tenant, &part, err)
-                    : fx_block_profile_stats(s->blocks[i - 1], tenant, &part, err);
+    for (size_t i = 0; next_source(s, NULL, &i, &src);) {
+        rc = src.head ? fx_head_profile_stats(src.head, tenant, &part, err)
+                      : fx_block_profile_stats(src.blk, tenant, &part, err);
         if (rc < 0)
             return rc;
         if (!part.data_ingested)
@@ -189,24 +220,16 @@ int fx_set_profile_keys(const fx_source_set_t *s, const fx_head_query_t *q, fx_a
     fx_head_keys_t part;
     fx_head_profile_key_t *all = NULL;
     size_t n = 0, cap = 0;
+    src_t src;
     int rc = FX_OK;
-    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
-        if (i == 0 && !s->head)
-            continue;
-        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
-            continue;
-        rc = i == 0 ? fx_head_profile_keys(s->head, q, a, &part, err)
-                    : fx_block_profile_keys(s->blocks[i - 1], q, a, &part, err);
-        if (rc == FX_OK && part.len) {
-            FX_GROW(all, cap, n + part.len);
-            memcpy(all + n, part.v, part.len * sizeof *all);
-            n += part.len;
-        }
+    for (size_t i = 0; rc == FX_OK && next_source(s, q, &i, &src);) {
+        rc = src.head ? fx_head_profile_keys(src.head, q, a, &part, err)
+                      : fx_block_profile_keys(src.blk, q, a, &part, err);
+        if (rc == FX_OK)
+            append((void **)&all, &n, &cap, part.v, part.len, sizeof *all);
     }
     if (rc == FX_OK) {
-        out->v = fx_arena_alloc(a, (n + 1) * sizeof *out->v);
-        if (n)
-            memcpy(out->v, all, n * sizeof *all);
+        out->v = to_arena(a, all, n, sizeof *all);
         out->len = n;
     }
     free(all);
@@ -216,14 +239,15 @@ int fx_set_profile_keys(const fx_source_set_t *s, const fx_head_query_t *q, fx_a
 int fx_set_merge_tree(const fx_source_set_t *s, const fx_head_query_t *q,
                       fx_head_grouping_t grouping, fx_tree_t *tree, fx_err_t *err)
 {
+    src_t src;
     int rc;
     /* Both the head's and a block's merge add into the tree. */
-    if (s->head && (rc = fx_head_merge_tree(s->head, q, grouping, tree, err)) < 0)
-        return rc;
-    for (size_t i = 0; i < s->nblocks; i++)
-        if (fx_set_block_overlaps(s->blocks[i], q) &&
-            (rc = fx_block_merge_tree(s->blocks[i], q, grouping, tree, err)) < 0)
+    for (size_t i = 0; next_source(s, q, &i, &src);) {
+        rc = src.head ? fx_head_merge_tree(src.head, q, grouping, tree, err)
+                      : fx_block_merge_tree(src.blk, q, grouping, tree, err);
+        if (rc < 0)
             return rc;
+    }
     fx_tree_compute_totals(tree);
     return FX_OK;
 }
@@ -234,14 +258,11 @@ int fx_set_merge_pprof(const fx_source_set_t *s, const fx_head_query_t *q, fx_bu
     fx_buf_t *parts = fx_calloc(s->nblocks + 2, sizeof *parts);
     fx_slice_t *slices = fx_calloc(s->nblocks + 2, sizeof *slices);
     size_t n = 0;
+    src_t src;
     int rc = FX_OK;
-    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
-        if (i == 0 && !s->head)
-            continue;
-        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
-            continue;
-        rc = i == 0 ? fx_head_merge_pprof(s->head, q, &parts[n], err)
-                    : fx_block_merge_pprof(s->blocks[i - 1], q, &parts[n], err);
+    for (size_t i = 0; rc == FX_OK && next_source(s, q, &i, &src);) {
+        rc = src.head ? fx_head_merge_pprof(src.head, q, &parts[n], err)
+                      : fx_block_merge_pprof(src.blk, q, &parts[n], err);
         if (rc == FX_OK && parts[n].len)
             n++;
     }
@@ -288,16 +309,13 @@ static int collect_series(const fx_source_set_t *s, const fx_head_query_t *q, co
 {
     fx_head_ts_list_t part;
     size_t cap = 0;
+    src_t src;
     int rc = FX_OK;
     *all = NULL;
     *n = 0;
-    for (size_t i = 0; i <= s->nblocks && rc == FX_OK; i++) {
-        if (i == 0 && !s->head)
-            continue;
-        if (i > 0 && !fx_set_block_overlaps(s->blocks[i - 1], q))
-            continue;
-        rc = i == 0 ? fx_head_select_series(s->head, q, by, nby, step_ms, agg, a, &part, err)
-                    : fx_block_select_series(s->blocks[i - 1], q, by, nby, step_ms, agg, a, &part, err);
+    for (size_t i = 0; rc == FX_OK && next_source(s, q, &i, &src);) {
+        rc = src.head ? fx_head_select_series(src.head, q, by, nby, step_ms, agg, a, &part, err)
+                      : fx_block_select_series(src.blk, q, by, nby, step_ms, agg, a, &part, err);
         for (size_t k = 0; rc == FX_OK && k < part.len; k++) {
             size_t j;
             for (j = 0; j < *n; j++)
@@ -340,10 +358,11 @@ int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, con
                          fx_head_ts_list_t *out, fx_err_t *err)
 {
     fx_head_ts_t *all = NULL, *counts = NULL;
-    size_t n = 0, ncounts = 0, nsources = s->head ? 1 : 0;
+    size_t n = 0, ncounts = 0, nsources = 0;
+    src_t src;
     int rc;
-    for (size_t i = 0; i < s->nblocks; i++)
-        nsources += fx_set_block_overlaps(s->blocks[i], q);
+    for (size_t i = 0; next_source(s, q, &i, &src);)
+        nsources++;
     /* A bucket can hold profiles of several sources (the head and blocks,
      * blocks of neighbouring windows): the average is all sums over all
      * counts, not a sum of averages. One source averages by itself. */
@@ -355,9 +374,7 @@ int fx_set_select_series(const fx_source_set_t *s, const fx_head_query_t *q, con
     if (rc == FX_OK) {
         if (n)
             qsort(all, n, sizeof *all, cmp_labels); /* labels is the first member */
-        out->v = fx_arena_alloc(a, (n + 1) * sizeof *out->v);
-        if (n)
-            memcpy(out->v, all, n * sizeof *all);
+        out->v = to_arena(a, all, n, sizeof *all);
         out->len = n;
     }
     free(all);

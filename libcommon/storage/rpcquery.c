@@ -1,12 +1,32 @@
-/* rpcquery.c - internal query RPC messages to head queries and back. */
+/*
+ * rpcquery.c - the internal query RPCs over a store: request messages to
+ * head queries, the store's results to response messages.
+ */
 #include "storage/rpcquery.h"
 #include "core/mem.h"
+#include "ingester/v1/ingester.pb-c.h"
 #include "model/profile_type.h"
+#include "model/treebytes.h"
+#include "querier/v1/querier.pb-c.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void fx_rpcq_free(fx_rpcq_t *r)
+/* --- requests ------------------------------------------------------------------------ */
+
+/* One request as a head query. q points into the struct itself (parsed
+ * selectors, the `only` key set), so it must not be copied or moved;
+ * rq_free releases what the struct owns. Strings in q (tenant, profile
+ * type) point into the caller's request. */
+typedef struct rq {
+    fx_head_query_t q;
+    fx_selector_t *sels;
+    size_t nsels;
+    fx_head_keyset_t only; /* replica deduplication: the profiles to use */
+    int has_only;
+} rq_t;
+
+static void rq_free(rq_t *r)
 {
     for (size_t i = 0; i < r->nsels; i++)
         fx_selector_free(&r->sels[i]);
@@ -18,15 +38,17 @@ void fx_rpcq_free(fx_rpcq_t *r)
     r->has_only = 0;
 }
 
-int fx_rpcq_matchers(fx_rpcq_t *r, const char *tenant, char **matchers, size_t n, int64_t start,
-                     int64_t end, fx_err_t *err)
+/* Label and series RPCs: n matcher strings over [start, end] ms. On error
+ * nothing is left to free; the message names the bad selector. */
+static int rq_matchers(rq_t *r, const char *tenant, char **matchers, size_t n, int64_t start,
+                       int64_t end, fx_err_t *err)
 {
     memset(r, 0, sizeof *r);
     r->sels = fx_calloc(n + 1, sizeof *r->sels);
     for (size_t i = 0; i < n; i++) {
         int rc = fx_selector_parse(matchers[i], &r->sels[i], err);
         if (rc < 0) {
-            fx_rpcq_free(r);
+            rq_free(r);
             return rc;
         }
         r->nsels++;
@@ -39,12 +61,14 @@ int fx_rpcq_matchers(fx_rpcq_t *r, const char *tenant, char **matchers, size_t n
     return FX_OK;
 }
 
-int fx_rpcq_select(fx_rpcq_t *r, const char *tenant, const Ingester__V1__SelectRequest *req,
-                   fx_err_t *err)
+/* Selects: the label selector, profile type, range and `only` keys of req
+ * (a malformed key list is FX_EINVAL). */
+static int rq_select(rq_t *r, const char *tenant, const Ingester__V1__SelectRequest *req,
+                     fx_err_t *err)
 {
     char *one[1] = {req->label_selector};
-    int rc = fx_rpcq_matchers(r, tenant, one, req->label_selector && *req->label_selector ? 1 : 0,
-                              req->start, req->end, err);
+    int rc = rq_matchers(r, tenant, one, req->label_selector && *req->label_selector ? 1 : 0,
+                         req->start, req->end, err);
     if (rc < 0)
         return rc;
     r->q.profile_type = req->profile_type_id;
@@ -52,7 +76,7 @@ int fx_rpcq_select(fx_rpcq_t *r, const char *tenant, const Ingester__V1__SelectR
         return FX_OK;
     const Ingester__V1__ProfileKeys *k = req->only;
     if (k->n_time_ns != k->n_fingerprints || k->ids.len != k->n_fingerprints * 16) {
-        fx_rpcq_free(r);
+        rq_free(r);
         return fx_err_set(err, FX_EINVAL, "malformed profile key list");
     }
     fx_head_keyset_init(&r->only);
@@ -68,7 +92,9 @@ int fx_rpcq_select(fx_rpcq_t *r, const char *tenant, const Ingester__V1__SelectR
     return FX_OK;
 }
 
-fx_head_aggregation_t fx_rpcq_aggregation(const Ingester__V1__SelectSeriesRequest *r)
+/* MergeSeries' aggregation: count (profiles per bucket, so the querier can
+ * average exactly over several stores), average or sum. */
+static fx_head_aggregation_t rq_aggregation(const Ingester__V1__SelectSeriesRequest *r)
 {
     if (r->count)
         return FX_AGG_COUNT;
@@ -88,7 +114,10 @@ fx_labels_t fx_rpcq_labels(Types__V1__LabelPair **pairs, size_t n, fx_arena_t *a
     return l;
 }
 
-Types__V1__LabelPair **fx_rpcq_pairs(const fx_labels_t *l, fx_arena_t *a)
+/* --- responses: allocated in a, pointing into the results ----------------------------- */
+
+/* Labels to label pairs pointing at the labels' strings. */
+static Types__V1__LabelPair **pairs_of(const fx_labels_t *l, fx_arena_t *a)
 {
     Types__V1__LabelPair **v = fx_arena_alloc(a, (l->len + 1) * sizeof *v);
     Types__V1__LabelPair *p = fx_arena_alloc(a, (l->len + 1) * sizeof *p);
@@ -101,8 +130,7 @@ Types__V1__LabelPair **fx_rpcq_pairs(const fx_labels_t *l, fx_arena_t *a)
     return v;
 }
 
-Querier__V1__SeriesResponse *fx_rpcq_series_response(const fx_head_label_sets_t *sets,
-                                                      fx_arena_t *a)
+static Querier__V1__SeriesResponse *series_response(const fx_head_label_sets_t *sets, fx_arena_t *a)
 {
     Querier__V1__SeriesResponse *resp = fx_arena_alloc(a, sizeof *resp);
     querier__v1__series_response__init(resp);
@@ -112,14 +140,14 @@ Querier__V1__SeriesResponse *fx_rpcq_series_response(const fx_head_label_sets_t 
     for (size_t i = 0; i < sets->len; i++) {
         types__v1__labels__init(&ls[i]);
         ls[i].n_labels = sets->v[i].len;
-        ls[i].labels = fx_rpcq_pairs(&sets->v[i], a);
+        ls[i].labels = pairs_of(&sets->v[i], a);
         resp->labels_set[i] = &ls[i];
     }
     return resp;
 }
 
-Querier__V1__SelectSeriesResponse *fx_rpcq_select_series_response(const fx_head_ts_list_t *list,
-                                                                  fx_arena_t *a)
+static Querier__V1__SelectSeriesResponse *select_series_response(const fx_head_ts_list_t *list,
+                                                                 fx_arena_t *a)
 {
     Querier__V1__SelectSeriesResponse *resp = fx_arena_alloc(a, sizeof *resp);
     querier__v1__select_series_response__init(resp);
@@ -130,7 +158,7 @@ Querier__V1__SelectSeriesResponse *fx_rpcq_select_series_response(const fx_head_
         Types__V1__Series *s = fx_arena_alloc(a, sizeof *s);
         types__v1__series__init(s);
         s->n_labels = t->labels.len;
-        s->labels = fx_rpcq_pairs(&t->labels, a);
+        s->labels = pairs_of(&t->labels, a);
         s->n_points = t->npoints;
         s->points = fx_arena_alloc(a, (s->n_points + 1) * sizeof *s->points);
         Types__V1__Point *pts = fx_arena_alloc(a, (s->n_points + 1) * sizeof *pts);
@@ -145,8 +173,9 @@ Querier__V1__SelectSeriesResponse *fx_rpcq_select_series_response(const fx_head_
     return resp;
 }
 
-Querier__V1__ProfileTypesResponse *fx_rpcq_profile_types_response(const fx_head_strings_t *ids,
-                                                                  fx_arena_t *a)
+/* Profile type ids; ids that do not parse are left out. */
+static Querier__V1__ProfileTypesResponse *profile_types_response(const fx_head_strings_t *ids,
+                                                                 fx_arena_t *a)
 {
     Querier__V1__ProfileTypesResponse *resp = fx_arena_alloc(a, sizeof *resp);
     querier__v1__profile_types_response__init(resp);
@@ -168,7 +197,7 @@ Querier__V1__ProfileTypesResponse *fx_rpcq_profile_types_response(const fx_head_
     return resp;
 }
 
-Ingester__V1__ProfileKeys *fx_rpcq_keys_response(const fx_head_keys_t *keys, fx_arena_t *a)
+static Ingester__V1__ProfileKeys *keys_response(const fx_head_keys_t *keys, fx_arena_t *a)
 {
     Ingester__V1__ProfileKeys *resp = fx_arena_alloc(a, sizeof *resp);
     ingester__v1__profile_keys__init(resp);
@@ -183,4 +212,229 @@ Ingester__V1__ProfileKeys *fx_rpcq_keys_response(const fx_head_keys_t *keys, fx_
         memcpy(resp->ids.data + i * 16, keys->v[i].id, 16);
     }
     return resp;
+}
+
+/* Moves bytes into the arena (responses live there). */
+static void arena_bytes(fx_arena_t *a, fx_buf_t *b, ProtobufCBinaryData *out)
+{
+    out->data = fx_arena_alloc(a, b->len + 1);
+    if (b->len)
+        memcpy(out->data, b->data, b->len);
+    out->len = b->len;
+    fx_buf_free(b);
+}
+
+/* --- metadata queries --------------------------------------------------------------- */
+
+static int label_names(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                       fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    const Types__V1__LabelNamesRequest *r = (const Types__V1__LabelNamesRequest *)in;
+    rq_t rq;
+    fx_head_strings_t names;
+    int rc;
+    if ((rc = rq_matchers(&rq, call->tenant, r->matchers, r->n_matchers, r->start, r->end, err)) < 0)
+        return rc;
+    rc = st->label_names(st->ctx, &rq.q, call->arena, &names, err);
+    rq_free(&rq);
+    if (rc < 0)
+        return rc;
+    Types__V1__LabelNamesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    types__v1__label_names_response__init(resp);
+    resp->names = names.v;
+    resp->n_names = names.len;
+    *out = &resp->base;
+    return FX_OK;
+}
+
+static int label_values(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                        fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    const Types__V1__LabelValuesRequest *r = (const Types__V1__LabelValuesRequest *)in;
+    rq_t rq;
+    fx_head_strings_t values;
+    int rc;
+    if (!r->name || !*r->name)
+        return fx_err_set(err, FX_EINVAL, "name is required");
+    if ((rc = rq_matchers(&rq, call->tenant, r->matchers, r->n_matchers, r->start, r->end, err)) < 0)
+        return rc;
+    rc = st->label_values(st->ctx, &rq.q, r->name, call->arena, &values, err);
+    rq_free(&rq);
+    if (rc < 0)
+        return rc;
+    Types__V1__LabelValuesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    types__v1__label_values_response__init(resp);
+    resp->names = values.v;
+    resp->n_names = values.len;
+    *out = &resp->base;
+    return FX_OK;
+}
+
+static int series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out, fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    const Querier__V1__SeriesRequest *r = (const Querier__V1__SeriesRequest *)in;
+    rq_t rq;
+    fx_head_label_sets_t sets;
+    int rc;
+    if ((rc = rq_matchers(&rq, call->tenant, r->matchers, r->n_matchers, r->start, r->end, err)) < 0)
+        return rc;
+    rc = st->series(st->ctx, &rq.q, (const char *const *)r->label_names, r->n_label_names,
+                    call->arena, &sets, err);
+    rq_free(&rq);
+    if (rc < 0)
+        return rc;
+    *out = &series_response(&sets, call->arena)->base;
+    return FX_OK;
+}
+
+static int profile_types(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                         fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    const Querier__V1__ProfileTypesRequest *r = (const Querier__V1__ProfileTypesRequest *)in;
+    fx_head_query_t q = {.tenant = call->tenant, .start_ms = r->start, .end_ms = r->end};
+    fx_head_strings_t ids;
+    int rc;
+    if ((rc = st->profile_types(st->ctx, &q, call->arena, &ids, err)) < 0)
+        return rc;
+    *out = &profile_types_response(&ids, call->arena)->base;
+    return FX_OK;
+}
+
+static int profile_stats(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                         fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    fx_head_profile_stats_t stats;
+    int rc;
+    (void)in;
+    if ((rc = st->profile_stats(st->ctx, call->tenant, &stats, err)) < 0)
+        return rc;
+    Types__V1__GetProfileStatsResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    types__v1__get_profile_stats_response__init(resp);
+    resp->data_ingested = stats.data_ingested;
+    resp->oldest_profile_time = stats.oldest_ms;
+    resp->newest_profile_time = stats.newest_ms;
+    *out = &resp->base;
+    return FX_OK;
+}
+
+/* --- selects ------------------------------------------------------------------------- */
+
+static int merge_stacktraces(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                             fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    const Ingester__V1__SelectRequest *r = (const Ingester__V1__SelectRequest *)in;
+    rq_t rq;
+    fx_tree_t tree;
+    fx_buf_t bytes = FX_BUF_INIT;
+    int rc;
+
+    if ((rc = rq_select(&rq, call->tenant, r, err)) < 0)
+        return rc;
+    fx_tree_init(&tree);
+    if ((rc = st->merge_tree(st->ctx, &rq.q, FX_GROUP_FUNCTION, &tree, err)) == FX_OK)
+        rc = fx_treebytes_write(&tree, r->max_nodes, &bytes, err);
+    fx_tree_free(&tree);
+    rq_free(&rq);
+    if (rc < 0) {
+        fx_buf_free(&bytes);
+        return rc;
+    }
+    Ingester__V1__MergeStacktracesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    ingester__v1__merge_stacktraces_response__init(resp);
+    arena_bytes(call->arena, &bytes, &resp->tree);
+    *out = &resp->base;
+    return FX_OK;
+}
+
+static int merge_series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                        fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    const Ingester__V1__SelectSeriesRequest *r = (const Ingester__V1__SelectSeriesRequest *)in;
+    rq_t rq;
+    fx_head_ts_list_t list;
+    int rc;
+
+    if (!r->select)
+        return fx_err_set(err, FX_EINVAL, "select is required");
+    if (r->step_ms <= 0)
+        return fx_err_set(err, FX_EINVAL, "step must be positive");
+    if ((rc = rq_select(&rq, call->tenant, r->select, err)) < 0)
+        return rc;
+    rc = st->select_series(st->ctx, &rq.q, (const char *const *)r->group_by, r->n_group_by,
+                           r->step_ms, rq_aggregation(r), call->arena, &list, err);
+    rq_free(&rq);
+    if (rc < 0)
+        return rc;
+    *out = &select_series_response(&list, call->arena)->base;
+    return FX_OK;
+}
+
+static int merge_pprof(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                       fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    rq_t rq;
+    fx_buf_t bytes = FX_BUF_INIT;
+    int rc;
+
+    if ((rc = rq_select(&rq, call->tenant, (const Ingester__V1__SelectRequest *)in, err)) < 0)
+        return rc;
+    rc = st->merge_pprof(st->ctx, &rq.q, &bytes, err);
+    rq_free(&rq);
+    if (rc < 0) {
+        fx_buf_free(&bytes);
+        return rc;
+    }
+    Ingester__V1__MergePprofResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    ingester__v1__merge_pprof_response__init(resp);
+    arena_bytes(call->arena, &bytes, &resp->pprof);
+    *out = &resp->base;
+    return FX_OK;
+}
+
+static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                               fx_err_t *err)
+{
+    const fx_rpcq_store_t *st = call->ctx;
+    rq_t rq;
+    fx_head_keys_t keys;
+    int rc;
+
+    if ((rc = rq_select(&rq, call->tenant, (const Ingester__V1__SelectRequest *)in, err)) < 0)
+        return rc;
+    rc = st->profile_keys(st->ctx, &rq.q, call->arena, &keys, err);
+    rq_free(&rq);
+    if (rc < 0)
+        return rc;
+    *out = &keys_response(&keys, call->arena)->base;
+    return FX_OK;
+}
+
+fx_method_fn fx_rpcq_method(const char *name)
+{
+    static const struct {
+        const char *name;
+        fx_method_fn fn;
+    } methods[] = {
+        {"ProfileTypes", profile_types},
+        {"LabelNames", label_names},
+        {"LabelValues", label_values},
+        {"Series", series},
+        {"MergeStacktraces", merge_stacktraces},
+        {"MergeSeries", merge_series},
+        {"MergePprof", merge_pprof},
+        {"ProfileStats", profile_stats},
+        {"SelectProfileKeys", select_profile_keys},
+    };
+    for (size_t i = 0; i < FX_ARRAY_LEN(methods); i++)
+        if (strcmp(methods[i].name, name) == 0)
+            return methods[i].fn;
+    return NULL;
 }

@@ -12,6 +12,7 @@
 #include "block/set.h"
 #include "ring/lifecycler.h"
 #include "storage/head.h"
+#include "storage/rpcquery.h"
 
 typedef struct ing_opts {
     bool wal_sync;              /* fsync the WAL before acknowledging a push */
@@ -32,6 +33,7 @@ typedef struct ing {
     fx_block_t **blocks;
     size_t nblocks, cap_blocks;
     fx_block_cache_t *cache;
+    fx_rpcq_store_t queries;    /* what the query RPCs read (rpc.c) */
     /* The cutter thread (cutter.c). */
     pthread_t cut_thread;
     pthread_mutex_t cut_mu;

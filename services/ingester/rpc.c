@@ -1,19 +1,17 @@
 /*
- * rpc.c - ingester.v1.IngesterService handlers: Push into the head, and
- * the query RPCs the querier fans out (label names/values, series, profile
- * types, merged trees, series points, merged pprof, stats).
+ * rpc.c - ingester.v1.IngesterService: Push into the head, and the query
+ * RPCs the querier fans out (storage/rpcquery.h) over the head plus the
+ * blocks still served here.
  */
 #include "ingester.h"
 #include "core/hash.h"
 #include "ingester/v1/ingester.pb-c.h"
 #include "limits/limits.h"
-#include "log/log.h"
-#include "model/treebytes.h"
-#include "querier/v1/querier.pb-c.h"
 #include "rpc/rpc.h"
 #include "storage/rpcquery.h"
 #include "types/v1/types.pb-c.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,275 +98,128 @@ static int push(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **
     return FX_OK;
 }
 
-/* --- metadata queries -------------------------------------------------------------- */
+/* --- queries: the head and the blocks still served here, as one store ------------------ */
 
-static int label_names(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                       fx_err_t *err)
+/* Each query reads the sources pinned for its duration (cutter.c). */
+
+static int q_label_names(void *ctx, const fx_head_query_t *q, fx_arena_t *a,
+                         fx_head_strings_t *out, fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    const Types__V1__LabelNamesRequest *r = (const Types__V1__LabelNamesRequest *)in;
-    fx_rpcq_t rq;
-    fx_head_strings_t names;
     fx_source_set_t src;
-    int rc;
-    if ((rc = fx_rpcq_matchers(&rq, call->tenant, r->matchers, r->n_matchers, r->start, r->end,
-                               err)) < 0)
-        return rc;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_label_names(&src, &rq.q, call->arena, &names, err);
-    ing_sources_release(ing);
-    fx_rpcq_free(&rq);
-    if (rc < 0)
-        return rc;
-    Types__V1__LabelNamesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
-    types__v1__label_names_response__init(resp);
-    resp->names = names.v;
-    resp->n_names = names.len;
-    *out = &resp->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_label_names(&src, q, a, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-static int label_values(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                        fx_err_t *err)
+static int q_label_values(void *ctx, const fx_head_query_t *q, const char *name, fx_arena_t *a,
+                          fx_head_strings_t *out, fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    const Types__V1__LabelValuesRequest *r = (const Types__V1__LabelValuesRequest *)in;
-    fx_rpcq_t rq;
-    fx_head_strings_t values;
     fx_source_set_t src;
-    int rc;
-    if (!r->name || !*r->name)
-        return fx_err_set(err, FX_EINVAL, "name is required");
-    if ((rc = fx_rpcq_matchers(&rq, call->tenant, r->matchers, r->n_matchers, r->start, r->end,
-                               err)) < 0)
-        return rc;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_label_values(&src, &rq.q, r->name, call->arena, &values, err);
-    ing_sources_release(ing);
-    fx_rpcq_free(&rq);
-    if (rc < 0)
-        return rc;
-    Types__V1__LabelValuesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
-    types__v1__label_values_response__init(resp);
-    resp->names = values.v;
-    resp->n_names = values.len;
-    *out = &resp->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_label_values(&src, q, name, a, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-static int series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out, fx_err_t *err)
+static int q_profile_types(void *ctx, const fx_head_query_t *q, fx_arena_t *a,
+                           fx_head_strings_t *out, fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    const Querier__V1__SeriesRequest *r = (const Querier__V1__SeriesRequest *)in;
-    fx_rpcq_t rq;
-    fx_head_label_sets_t sets;
     fx_source_set_t src;
-    int rc;
-    if ((rc = fx_rpcq_matchers(&rq, call->tenant, r->matchers, r->n_matchers, r->start, r->end,
-                               err)) < 0)
-        return rc;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_series(&src, &rq.q, (const char *const *)r->label_names, r->n_label_names,
-                       call->arena, &sets, err);
-    ing_sources_release(ing);
-    fx_rpcq_free(&rq);
-    if (rc < 0)
-        return rc;
-    *out = &fx_rpcq_series_response(&sets, call->arena)->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_profile_types(&src, q, a, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-static int profile_types(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                         fx_err_t *err)
+static int q_series(void *ctx, const fx_head_query_t *q, const char *const *names, size_t nnames,
+                    fx_arena_t *a, fx_head_label_sets_t *out, fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    const Querier__V1__ProfileTypesRequest *r = (const Querier__V1__ProfileTypesRequest *)in;
-    fx_head_query_t q = {0};
-    fx_head_strings_t ids;
     fx_source_set_t src;
-    int rc;
-    q.tenant = call->tenant;
-    q.start_ms = r->start;
-    q.end_ms = r->end;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_profile_types(&src, &q, call->arena, &ids, err);
-    ing_sources_release(ing);
-    if (rc < 0)
-        return rc;
-    *out = &fx_rpcq_profile_types_response(&ids, call->arena)->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_series(&src, q, names, nnames, a, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-static int profile_stats(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                         fx_err_t *err)
+static int q_profile_stats(void *ctx, const char *tenant, fx_head_profile_stats_t *out,
+                           fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    fx_head_profile_stats_t st;
     fx_source_set_t src;
-    int rc;
-    (void)in;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_profile_stats(&src, call->tenant, &st, err);
-    ing_sources_release(ing);
-    if (rc < 0)
-        return rc;
-    Types__V1__GetProfileStatsResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
-    types__v1__get_profile_stats_response__init(resp);
-    resp->data_ingested = st.data_ingested;
-    resp->oldest_profile_time = st.oldest_ms;
-    resp->newest_profile_time = st.newest_ms;
-    *out = &resp->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_profile_stats(&src, tenant, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-/* --- merges --------------------------------------------------------------------------- */
-
-/* Moves bytes into the call's arena (responses live there). */
-static void arena_bytes(fx_call_t *call, fx_buf_t *b, ProtobufCBinaryData *out)
+static int q_profile_keys(void *ctx, const fx_head_query_t *q, fx_arena_t *a, fx_head_keys_t *out,
+                          fx_err_t *err)
 {
-    out->data = fx_arena_alloc(call->arena, b->len + 1);
-    if (b->len)
-        memcpy(out->data, b->data, b->len);
-    out->len = b->len;
-    fx_buf_free(b);
+    fx_source_set_t src;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_profile_keys(&src, q, a, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-static int merge_stacktraces(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                             fx_err_t *err)
+static int q_merge_tree(void *ctx, const fx_head_query_t *q, fx_head_grouping_t grouping,
+                        fx_tree_t *tree, fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    const Ingester__V1__SelectRequest *r = (const Ingester__V1__SelectRequest *)in;
-    fx_rpcq_t rq;
-    fx_tree_t tree;
-    fx_buf_t bytes = FX_BUF_INIT;
     fx_source_set_t src;
-    int rc;
-
-    if ((rc = fx_rpcq_select(&rq, call->tenant, r, err)) < 0)
-        return rc;
-    fx_tree_init(&tree);
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_merge_tree(&src, &rq.q, FX_GROUP_FUNCTION, &tree, err);
-    ing_sources_release(ing);
-    if (rc == FX_OK)
-        rc = fx_treebytes_write(&tree, r->max_nodes, &bytes, err);
-    fx_tree_free(&tree);
-    fx_rpcq_free(&rq);
-    if (rc < 0) {
-        fx_buf_free(&bytes);
-        return rc;
-    }
-    Ingester__V1__MergeStacktracesResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
-    ingester__v1__merge_stacktraces_response__init(resp);
-    arena_bytes(call, &bytes, &resp->tree);
-    *out = &resp->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_merge_tree(&src, q, grouping, tree, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-static int merge_series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                        fx_err_t *err)
+static int q_merge_pprof(void *ctx, const fx_head_query_t *q, fx_buf_t *out, fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    const Ingester__V1__SelectSeriesRequest *r = (const Ingester__V1__SelectSeriesRequest *)in;
-    fx_rpcq_t rq;
-    fx_head_ts_list_t list;
     fx_source_set_t src;
-    int rc;
-
-    if (!r->select)
-        return fx_err_set(err, FX_EINVAL, "select is required");
-    if (r->step_ms <= 0)
-        return fx_err_set(err, FX_EINVAL, "step must be positive");
-    if ((rc = fx_rpcq_select(&rq, call->tenant, r->select, err)) < 0)
-        return rc;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_select_series(&src, &rq.q, (const char *const *)r->group_by, r->n_group_by,
-                              r->step_ms, fx_rpcq_aggregation(r), call->arena, &list, err);
-    ing_sources_release(ing);
-    fx_rpcq_free(&rq);
-    if (rc < 0)
-        return rc;
-    *out = &fx_rpcq_select_series_response(&list, call->arena)->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_merge_pprof(&src, q, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
-static int merge_pprof(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                       fx_err_t *err)
+static int q_select_series(void *ctx, const fx_head_query_t *q, const char *const *by, size_t nby,
+                           int64_t step_ms, fx_head_aggregation_t agg, fx_arena_t *a,
+                           fx_head_ts_list_t *out, fx_err_t *err)
 {
-    ing_t *ing = call->ctx;
-    const Ingester__V1__SelectRequest *r = (const Ingester__V1__SelectRequest *)in;
-    fx_rpcq_t rq;
-    fx_buf_t bytes = FX_BUF_INIT;
     fx_source_set_t src;
-    int rc;
-
-    if ((rc = fx_rpcq_select(&rq, call->tenant, r, err)) < 0)
-        return rc;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_merge_pprof(&src, &rq.q, &bytes, err);
-    ing_sources_release(ing);
-    fx_rpcq_free(&rq);
-    if (rc < 0) {
-        fx_buf_free(&bytes);
-        return rc;
-    }
-    Ingester__V1__MergePprofResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
-    ingester__v1__merge_pprof_response__init(resp);
-    arena_bytes(call, &bytes, &resp->pprof);
-    *out = &resp->base;
-    return FX_OK;
-}
-
-static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
-                               fx_err_t *err)
-{
-    ing_t *ing = call->ctx;
-    const Ingester__V1__SelectRequest *r = (const Ingester__V1__SelectRequest *)in;
-    fx_rpcq_t rq;
-    fx_head_keys_t keys;
-    fx_source_set_t src;
-    int rc;
-
-    if ((rc = fx_rpcq_select(&rq, call->tenant, r, err)) < 0)
-        return rc;
-    ing_sources_acquire(ing, &src);
-    rc = fx_set_profile_keys(&src, &rq.q, call->arena, &keys, err);
-    ing_sources_release(ing);
-    fx_rpcq_free(&rq);
-    if (rc < 0)
-        return rc;
-    *out = &fx_rpcq_keys_response(&keys, call->arena)->base;
-    return FX_OK;
+    ing_sources_acquire(ctx, &src);
+    int rc = fx_set_select_series(&src, q, by, nby, step_ms, agg, a, out, err);
+    ing_sources_release(ctx);
+    return rc;
 }
 
 /* --- registration --------------------------------------------------------------------- */
 
-#define METHOD(name, fn) {"/ingester.v1.IngesterService/" name, name, fn}
-
+/* Push is the ingester's own; the query methods are storage/rpcquery.h's
+ * over the store above. */
 int ing_register_rpcs(ing_t *ing, fx_err_t *err)
 {
-    static const struct {
-        const char *path, *name;
-        fx_method_fn fn;
-    } methods[] = {
-        METHOD("Push", push),
-        METHOD("ProfileTypes", profile_types),
-        METHOD("LabelNames", label_names),
-        METHOD("LabelValues", label_values),
-        METHOD("Series", series),
-        METHOD("MergeStacktraces", merge_stacktraces),
-        METHOD("MergeSeries", merge_series),
-        METHOD("MergePprof", merge_pprof),
-        METHOD("ProfileStats", profile_stats),
-        METHOD("SelectProfileKeys", select_profile_keys),
-    };
     const ProtobufCServiceDescriptor *svc = &ingester__v1__ingester_service__descriptor;
-    for (size_t i = 0; i < FX_ARRAY_LEN(methods); i++) {
-        const ProtobufCMethodDescriptor *m =
-            protobuf_c_service_descriptor_get_method_by_name(svc, methods[i].name);
-        FX_ASSERT(m);
-        int rc = fx_rpc_server_register(fx_app_rpc(ing->app), methods[i].path, m->input, m->output,
-                                        methods[i].fn, ing, err);
+    ing->queries = (fx_rpcq_store_t){
+        .ctx = ing,
+        .label_names = q_label_names,
+        .label_values = q_label_values,
+        .profile_types = q_profile_types,
+        .series = q_series,
+        .profile_stats = q_profile_stats,
+        .profile_keys = q_profile_keys,
+        .merge_tree = q_merge_tree,
+        .merge_pprof = q_merge_pprof,
+        .select_series = q_select_series,
+    };
+    for (size_t i = 0; i < svc->n_methods; i++) {
+        const ProtobufCMethodDescriptor *m = &svc->methods[i];
+        bool is_push = strcmp(m->name, "Push") == 0;
+        fx_method_fn fn = is_push ? push : fx_rpcq_method(m->name);
+        char path[128];
+        FX_ASSERT(fn);
+        snprintf(path, sizeof path, "/%s/%s", svc->name, m->name);
+        int rc = fx_rpc_server_register(fx_app_rpc(ing->app), path, m->input, m->output, fn,
+                                        is_push ? (void *)ing : &ing->queries, err);
         if (rc < 0)
             return rc;
     }

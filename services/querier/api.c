@@ -170,17 +170,6 @@ static int label_values(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMe
     return rc;
 }
 
-static int same_set(const Types__V1__Labels *a, const Types__V1__Labels *b)
-{
-    if (a->n_labels != b->n_labels)
-        return 0;
-    for (size_t i = 0; i < a->n_labels; i++)
-        if (strcmp(a->labels[i]->name, b->labels[i]->name) ||
-            strcmp(a->labels[i]->value, b->labels[i]->value))
-            return 0;
-    return 1;
-}
-
 static int series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out, fx_err_t *err)
 {
     qr_t *q = call->ctx;
@@ -202,23 +191,17 @@ static int series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage 
             const Querier__V1__SeriesResponse *part = (const Querier__V1__SeriesResponse *)res.v[i].resp;
             for (size_t j = 0; j < part->n_labels_set; j++) {
                 size_t k;
+                const Types__V1__Labels *src = part->labels_set[j];
                 for (k = 0; k < resp->n_labels_set; k++)
-                    if (same_set(resp->labels_set[k], part->labels_set[j]))
+                    if (qr_pairs_cmp(resp->labels_set[k]->labels, resp->labels_set[k]->n_labels,
+                                     src->labels, src->n_labels) == 0)
                         break;
                 if (k == resp->n_labels_set) {
                     /* Copy: the part's arena is freed before the reply. */
-                    const Types__V1__Labels *src = part->labels_set[j];
                     Types__V1__Labels *c = fx_arena_alloc(call->arena, sizeof *c);
                     types__v1__labels__init(c);
                     c->n_labels = src->n_labels;
-                    c->labels = fx_arena_alloc(call->arena, (src->n_labels + 1) * sizeof *c->labels);
-                    for (size_t l = 0; l < src->n_labels; l++) {
-                        Types__V1__LabelPair *p = fx_arena_alloc(call->arena, sizeof *p);
-                        types__v1__label_pair__init(p);
-                        p->name = fx_arena_strdup(call->arena, src->labels[l]->name);
-                        p->value = fx_arena_strdup(call->arena, src->labels[l]->value);
-                        c->labels[l] = p;
-                    }
+                    c->labels = qr_pairs_copy(src->labels, src->n_labels, call->arena);
                     resp->labels_set[resp->n_labels_set++] = c;
                 }
             }

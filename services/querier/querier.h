@@ -107,6 +107,15 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
 /* Merged pprof bytes of a select (uncompressed), in *out (caller's). */
 int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *out, fx_err_t *err);
 
+/* ---- label pairs of answers (labels.c) ------------------------------------------- */
+
+/* Order of two label pair lists: pair by pair, by name then value; a prefix
+ * first. 0 = the same labels. */
+int qr_pairs_cmp(Types__V1__LabelPair *const *x, size_t nx, Types__V1__LabelPair *const *y,
+                 size_t ny);
+/* A deep copy of n pairs (strings included) in arena a. */
+Types__V1__LabelPair **qr_pairs_copy(Types__V1__LabelPair *const *v, size_t n, fx_arena_t *a);
+
 /* ---- registration ---------------------------------------------------------------- */
 int qr_register_api(qr_t *q, fx_err_t *err);     /* api.c: Connect QuerierService */
 int qr_register_render(qr_t *q, fx_err_t *err);  /* render.c: legacy HTTP */

@@ -153,16 +153,10 @@ out:
     return rc;
 }
 
-/* Series identity for merging answers of several ingesters. */
+/* Series identity for merging answers of several stores. */
 static int same_labels(const Types__V1__Series *a, const Types__V1__Series *b)
 {
-    if (a->n_labels != b->n_labels)
-        return 0;
-    for (size_t i = 0; i < a->n_labels; i++)
-        if (strcmp(a->labels[i]->name, b->labels[i]->name) ||
-            strcmp(a->labels[i]->value, b->labels[i]->value))
-            return 0;
-    return 1;
+    return qr_pairs_cmp(a->labels, a->n_labels, b->labels, b->n_labels) == 0;
 }
 
 static double series_total(const Types__V1__Series *s)
@@ -208,14 +202,7 @@ static Types__V1__Series *copy_series(const Types__V1__Series *s, fx_arena_t *a)
     Types__V1__Series *c = fx_arena_alloc(a, sizeof *c);
     types__v1__series__init(c);
     c->n_labels = s->n_labels;
-    c->labels = fx_arena_alloc(a, (s->n_labels + 1) * sizeof *c->labels);
-    for (size_t i = 0; i < s->n_labels; i++) {
-        Types__V1__LabelPair *p = fx_arena_alloc(a, sizeof *p);
-        types__v1__label_pair__init(p);
-        p->name = fx_arena_strdup(a, s->labels[i]->name);
-        p->value = fx_arena_strdup(a, s->labels[i]->value);
-        c->labels[i] = p;
-    }
+    c->labels = qr_pairs_copy(s->labels, s->n_labels, a);
     c->n_points = 0;
     c->points = NULL;
     add_points(c, s, a);
@@ -262,14 +249,7 @@ out:
 static int cmp_series_labels(const void *a, const void *b)
 {
     const Types__V1__Series *x = *(Types__V1__Series *const *)a, *y = *(Types__V1__Series *const *)b;
-    for (size_t i = 0; i < x->n_labels && i < y->n_labels; i++) {
-        int c = strcmp(x->labels[i]->name, y->labels[i]->name);
-        if (!c)
-            c = strcmp(x->labels[i]->value, y->labels[i]->value);
-        if (c)
-            return c;
-    }
-    return (x->n_labels > y->n_labels) - (x->n_labels < y->n_labels);
+    return qr_pairs_cmp(x->labels, x->n_labels, y->labels, y->n_labels);
 }
 
 /* Without group_by the answer is one series, summed over all. */

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "storage/rpcquery.h"
 #include "store_gateway.h"
 
 /* A block the last listing found visible (meta.json, no deletion or
@@ -44,6 +45,7 @@ struct sg {
     fx_ring_lifecycler_options_t lco;
     char *lc_strs[5];       /* owned copies of the lifecycler strings */
     fx_block_cache_t *cache;
+    fx_rpcq_store_t queries; /* what the query RPCs read (rpc.c) */
 
     pthread_mutex_t mu;     /* blocks */
     sg_block_t **blocks;    /* sorted by (tenant, id) */
