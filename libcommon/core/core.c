@@ -1,4 +1,4 @@
-/* core.c - status names, error values, assertion failure. */
+/* core.c - status names, error values, assertion failure, binary search. */
 #include "core/core.h"
 
 #include <stdio.h>
@@ -76,4 +76,20 @@ void fx__assert_fail(const char *what, const char *file, int line)
             what, file, line);
     fflush(stderr);
     abort();
+}
+
+size_t fx_lower_bound(const void *key, const void *v, size_t n, size_t size,
+                      int (*cmp)(const void *key, const void *element), int *found)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp(key, (const char *)v + mid * size) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (found)
+        *found = lo < n && cmp(key, (const char *)v + lo * size) == 0;
+    return lo;
 }

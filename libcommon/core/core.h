@@ -70,6 +70,13 @@ _Noreturn void fx__assert_fail(const char *what, const char *file, int line);
 #define FX_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define FX_UNUSED(x) ((void)(x))
 
+/* Binary search of key in n elements of size bytes at v, sorted as cmp
+ * orders them (cmp(key, element) < 0, 0, > 0, as bsearch's): the index of
+ * the first element not below key, n if none (where key would be inserted).
+ * *found (may be NULL) is set to 1 if that element equals key. */
+size_t fx_lower_bound(const void *key, const void *v, size_t n, size_t size,
+                      int (*cmp)(const void *key, const void *element), int *found);
+
 /* A borrowed byte range; never owns its memory. */
 typedef struct fx_slice {
     const uint8_t *data;

@@ -64,20 +64,16 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(((const entry_t *)a)->file->path, ((const entry_t *)b)->file->path);
 }
 
+static int cmp_path(const void *path, const void *e)
+{
+    return strcmp(path, ((const entry_t *)e)->file->path);
+}
+
 static const entry_t *find(const index_t *ix, const char *path)
 {
-    size_t lo = 0, hi = ix->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ix->e[mid].file->path, path);
-        if (c == 0)
-            return &ix->e[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    int found;
+    size_t i = fx_lower_bound(path, ix->e, ix->n, sizeof *ix->e, cmp_path, &found);
+    return found ? &ix->e[i] : NULL;
 }
 
 static void index_free(void *p)

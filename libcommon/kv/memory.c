@@ -33,23 +33,15 @@ typedef struct mem_kv {
     int shared;
 } mem_kv_t;
 
+static int cmp_item(const void *key, const void *item)
+{
+    return strcmp(key, ((const mem_item_t *)item)->key);
+}
+
+/* Index of key in the sorted items, or where it would go (*found 0). */
 static size_t find(mem_kv_t *m, const char *key, int *found)
 {
-    size_t lo = 0, hi = m->len;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(m->items[mid].key, key);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    return fx_lower_bound(key, m->items, m->len, sizeof *m->items, cmp_item, found);
 }
 
 static int mem_get(fx_kv_t *kv, const char *key, fx_buf_t *value, int64_t *version, fx_err_t *err)

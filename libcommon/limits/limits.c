@@ -160,6 +160,11 @@ static int tenant_cmp(const void *a, const void *b)
     return strcmp(((const tenant_t *)a)->id, ((const tenant_t *)b)->id);
 }
 
+static int cmp_id(const void *id, const void *t)
+{
+    return strcmp(id, ((const tenant_t *)t)->id);
+}
+
 /* dskit's tenant ID rules, so an ID valid in X-Scope-OrgID is valid here. */
 static const char *tenant_id_problem(const char *id)
 {
@@ -383,18 +388,9 @@ const fx_limits_t *fx_limits_for(const fx_limits_registry_t *reg, const char *te
 {
     const gen_t *g = atomic_load_explicit(&((fx_limits_registry_t *)reg)->cur,
                                           memory_order_acquire);
-    size_t lo = 0, hi = g->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(g->t[mid].id, tenant);
-        if (c == 0)
-            return &g->t[mid].eff;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return &reg->defaults;
+    int found;
+    size_t i = fx_lower_bound(tenant, g->t, g->n, sizeof *g->t, cmp_id, &found);
+    return found ? &g->t[i].eff : &reg->defaults;
 }
 
 const fx_limits_t *fx_limits_defaults(const fx_limits_registry_t *reg)

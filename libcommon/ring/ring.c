@@ -197,23 +197,14 @@ void fx_ring_release(fx_ring_t *r, fx_ring_snapshot_t *s)
 
 /* --- watching -------------------------------------------------------------------- */
 
+static int cmp_id(const void *id, const void *in)
+{
+    return strcmp(id, ((const fx_ring_instance_t *)in)->id);
+}
+
 static size_t find_instance(fx_ring_t *r, const char *id, int *found)
 {
-    size_t lo = 0, hi = r->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(r->instances[mid].id, id);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    return fx_lower_bound(id, r->instances, r->n, sizeof *r->instances, cmp_id, found);
 }
 
 /* Applies one KV entry to the working set. Called with r->mu held.
@@ -381,15 +372,8 @@ int fx_ring_healthy(const fx_ring_t *r, const fx_ring_instance_t *in, fx_ring_op
     return in->state == FX_RING_ACTIVE || (op == FX_RING_OP_READ && in->state == FX_RING_LEAVING);
 }
 
-size_t fx_ring_replicas(const fx_ring_snapshot_t *s, uint32_t token, int rf, int zone_aware,
-                        fx_ring_op_t op, uint32_t *out)
+size_t fx_ring_token_index(const fx_ring_snapshot_t *s, uint32_t token)
 {
-    size_t n = 0, want = (size_t)rf;
-    if (!s->ntokens || rf <= 0)
-        return 0;
-    if (want > s->ninstances)
-        want = s->ninstances;
-    /* First token >= token, wrapping to 0. */
     size_t lo = 0, hi = s->ntokens;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -398,6 +382,18 @@ size_t fx_ring_replicas(const fx_ring_snapshot_t *s, uint32_t token, int rf, int
         else
             hi = mid;
     }
+    return lo;
+}
+
+size_t fx_ring_replicas(const fx_ring_snapshot_t *s, uint32_t token, int rf, int zone_aware,
+                        fx_ring_op_t op, uint32_t *out)
+{
+    size_t n = 0, want = (size_t)rf;
+    if (!s->ntokens || rf <= 0)
+        return 0;
+    if (want > s->ninstances)
+        want = s->ninstances;
+    size_t lo = fx_ring_token_index(s, token);
     for (size_t k = 0; k < s->ntokens && n < want; k++) {
         uint32_t idx = s->tokens[(lo + k) % s->ntokens].instance;
         const fx_ring_instance_t *in = &s->instances[idx];

@@ -82,6 +82,11 @@ typedef enum fx_ring_op { FX_RING_OP_WRITE, FX_RING_OP_READ } fx_ring_op_t;
  * store was unreachable (now, or in its last outage). */
 int fx_ring_healthy(const fx_ring_t *r, const fx_ring_instance_t *in, fx_ring_op_t op, int64_t now_ms);
 
+/* Where a walk clockwise from token starts: the index of the first of
+ * s->tokens >= token, or ntokens past the last one (the walk visits
+ * s->tokens[(i + k) % ntokens], so it wraps to the first). */
+size_t fx_ring_token_index(const fx_ring_snapshot_t *s, uint32_t token);
+
 /* The replication set of token: up to rf distinct instances clockwise from
  * it (distinct zones when zone_aware). For writes, an instance that is
  * JOINING or LEAVING extends the set by one, so rollouts keep rf healthy

@@ -18,14 +18,7 @@ int cp_ring_owns(const fx_ring_t *r, const fx_ring_snapshot_t *s, const char *id
     if (!s->ntokens)
         return 0;
     uint32_t token = fx_fnv1_32(FX_FNV32_OFFSET, tenant, strlen(tenant));
-    size_t lo = 0, hi = s->ntokens;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->tokens[mid].token < token)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = fx_ring_token_index(s, token);
     for (size_t k = 0; k < s->ntokens; k++) {
         const fx_ring_instance_t *in = &s->instances[s->tokens[(lo + k) % s->ntokens].instance];
         if (fx_ring_healthy(r, in, FX_RING_OP_WRITE, now_ms))

@@ -89,21 +89,9 @@ static int cmp_key(const void *k, const void *e)
 
 static cp__cached_t *cache_find(cp_t *c, const char *key, size_t *at)
 {
-    size_t lo = 0, hi = c->ncache;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int cmp = cmp_key(key, &c->cache[mid]);
-        if (cmp == 0) {
-            *at = mid;
-            return c->cache[mid];
-        }
-        if (cmp < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    *at = lo;
-    return NULL;
+    int found;
+    *at = fx_lower_bound(key, c->cache, c->ncache, sizeof *c->cache, cmp_key, &found);
+    return found ? c->cache[*at] : NULL;
 }
 
 static cp__cached_t *cache_insert(cp_t *c, const char *key, size_t at, fx_block_meta_t *m)

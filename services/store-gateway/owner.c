@@ -73,18 +73,11 @@ uint64_t sg__ring_signature(sg_t *g)
 static int owns(const fx_ring_snapshot_t *s, const uint8_t *ok, uint32_t token, int rf, size_t self,
                 uint8_t *seen)
 {
-    size_t lo = 0, hi = s->ntokens;
+    size_t lo = fx_ring_token_index(s, token);
     int active = 0, mine = 0;
     if (!s->ntokens)
         return 0;
     memset(seen, 0, s->ninstances);
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->tokens[mid].token < token)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     for (size_t k = 0; k < s->ntokens && active < rf; k++) {
         uint32_t i = s->tokens[(lo + k) % s->ntokens].instance;
         if (seen[i])

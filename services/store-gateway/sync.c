@@ -466,31 +466,24 @@ static sg_block_t *load(sg_t *g, const sg_listed_t *l)
 
 /* --- reconciling ------------------------------------------------------------------- */
 
-static int cmp_block_key(const char *tenant, const char *id, const sg_block_t *b)
+typedef struct block_key {
+    const char *tenant, *id;
+} block_key_t;
+
+static int cmp_block_key(const void *key, const void *elem)
 {
-    int c = strcmp(tenant, b->tenant);
-    return c ? c : strcmp(id, b->id);
+    const block_key_t *k = key;
+    const sg_block_t *b = *(sg_block_t *const *)elem;
+    int c = strcmp(k->tenant, b->tenant);
+    return c ? c : strcmp(k->id, b->id);
 }
 
 /* Index of (tenant, id) in g->blocks, or where it would go (*found 0).
  * Caller holds g->mu. */
 static size_t find_block(sg_t *g, const char *tenant, const char *id, int *found)
 {
-    size_t lo = 0, hi = g->nblocks;
-    *found = 0;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = cmp_block_key(tenant, id, g->blocks[mid]);
-        if (!c) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    block_key_t k = {tenant, id};
+    return fx_lower_bound(&k, g->blocks, g->nblocks, sizeof *g->blocks, cmp_block_key, found);
 }
 
 /* Takes b out of the set's directory: its local copy moves aside so a new
