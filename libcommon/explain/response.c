@@ -1,42 +1,10 @@
 /* response.c - writes the Explain response JSON (shape in response.h). */
 #include "explain/response.h"
+#include "core/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0x7f >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 void fx_explain_json_str(fx_buf_t *b, const char *s, size_t n)
 {
@@ -47,7 +15,7 @@ void fx_explain_json_str(fx_buf_t *b, const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t len = utf8_len(p + i, n - i);
+            size_t len = fx_utf8_len(p + i, n - i);
             if (len == 0) {
                 fx_buf_append(b, "\xef\xbf\xbd", 3);
                 i++;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/time.h"
+#include "core/utf8.h"
 #include "json/pbjson.h"
 #include "log/log.h"
 
@@ -63,35 +64,6 @@ static int64_t parse_timeout_ms(const char *s)
  * the first bad field or NULL. */
 static const char *bad_utf8_field(const ProtobufCMessage *msg, int depth);
 
-static int utf8_ok(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p, need, cp, min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, min = 0x10000, cp = c & 0x07;
-        else
-            return 0;
-        for (unsigned i = 1; i <= need; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += need + 1;
-    }
-    return 1;
-}
-
 static const char *bad_utf8_field(const ProtobufCMessage *msg, int depth)
 {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
@@ -117,7 +89,7 @@ static const char *bad_utf8_field(const ProtobufCMessage *msg, int depth)
             const void *v = items[k];
             if (!v)
                 continue;
-            if (f->type == PROTOBUF_C_TYPE_STRING && !utf8_ok(v))
+            if (f->type == PROTOBUF_C_TYPE_STRING && !fx_utf8_valid((const uint8_t *)v, strlen(v)))
                 return f->name;
             if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
                 const char *bad = bad_utf8_field(v, depth + 1);

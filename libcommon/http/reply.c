@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "core/gz.h"
+#include "core/utf8.h"
 #include "http/server_int.h"
 #include "http/status.h"
 #include "log/log.h"
@@ -210,42 +211,13 @@ void fx_http_reply_text(fx_http_req_t *req, int status, const char *fmt, ...)
     fx_http_reply(req, status, "text/plain; charset=utf-8", s, len);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t need;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        need = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        need = 4, min = 0x10000;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    unsigned cp = c & (0xff >> (need + 1));
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return need;
-}
-
 /* Appends s as a JSON string; bytes that are not UTF-8 (messages may quote
  * user input) become U+FFFD so an error body is always valid JSON. */
 static void json_msg(fx_arena_t *a, fx_buf_t *b, const char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        size_t l = utf8_len((const unsigned char *)s + i, n - i);
+        size_t l = fx_utf8_len((const uint8_t *)s + i, n - i);
         if (!l)
             break;
         i += l;
@@ -258,7 +230,7 @@ static void json_msg(fx_arena_t *a, fx_buf_t *b, const char *s, size_t n)
     char *t = fx_arena_alloc(a, 3 * n);
     size_t o = 0;
     for (i = 0; i < n;) {
-        size_t l = utf8_len((const unsigned char *)s + i, n - i);
+        size_t l = fx_utf8_len((const uint8_t *)s + i, n - i);
         if (l) {
             memcpy(t + o, s + i, l);
             o += l;

@@ -10,6 +10,7 @@
 #include "json/base64.h"
 #include "json/jsonnum.h"
 #include "json/pbjson_int.h"
+#include "core/utf8.h"
 
 #include <string.h>
 
@@ -36,7 +37,7 @@ static void enc_string(fx_buf_t *b, const char *str, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t l = fx__utf8_len(p, end);
+            size_t l = fx_utf8_len(p, (size_t)(end - p));
             if (l) {
                 p += l;
                 continue;

@@ -29,27 +29,6 @@ int fx__pbjson_name_is(const char *proto_name, const char *key, size_t n);
  * key of an integral, bool or string type. */
 int fx__pbjson_is_map(const ProtobufCMessageDescriptor *desc, const ProtobufCFieldDescriptor *field);
 
-/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), 0 if invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static inline size_t fx__utf8_len(const uint8_t *p, const uint8_t *end)
-{
-    uint8_t c = p[0];
-    if (c >= 0xc2 && c <= 0xdf) {
-        if (end - p >= 2 && (p[1] & 0xc0) == 0x80)
-            return 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        uint8_t lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-        if (end - p >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80)
-            return 3;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        uint8_t lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-        if (end - p >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-            (p[3] & 0xc0) == 0x80)
-            return 4;
-    }
-    return 0;
-}
-
 /* --- decoder state ------------------------------------------------------------ */
 
 /* One step of the field path, rendered only when an error is reported. */

@@ -5,6 +5,7 @@
  */
 #include "json/jsonnum.h"
 #include "json/pbjson_int.h"
+#include "core/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,32 +121,6 @@ static int hex4(const char *p, unsigned *out)
     return 0;
 }
 
-static void put_utf8(fx_buf_t *b, unsigned cp)
-{
-    uint8_t o[4];
-    size_t n;
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        o[0] = (uint8_t)(0xf0 | cp >> 18);
-        o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    fx_buf_append(b, o, n);
-}
-
 /*
  * Reads the string at d->p (which is '"'). *s and *n get its decoded text: a
  * range of the input when it has no escapes, else d->scratch (valid until
@@ -170,7 +145,7 @@ int fx__dec_read_string(fx_pbdec_t *d, const char **s, size_t *n, int *has_nul)
             continue;
         }
         if (c >= 0x80) {
-            size_t l = fx__utf8_len(p, end);
+            size_t l = fx_utf8_len(p, (size_t)(end - p));
             if (!l)
                 return fx__dec_fail(d, "invalid UTF-8 in string at byte %zu",
                             (size_t)((const char *)p - d->start));
@@ -220,7 +195,8 @@ int fx__dec_read_string(fx_pbdec_t *d, const char **s, size_t *n, int *has_nul)
             }
             if (cp == 0)
                 *has_nul = 1;
-            put_utf8(&d->scratch, cp);
+            uint8_t u[4];
+            fx_buf_append(&d->scratch, u, fx_utf8_put(cp, u));
             break;
         }
         default:

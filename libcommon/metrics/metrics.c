@@ -11,6 +11,7 @@
 #include "core/core.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "core/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -99,39 +100,6 @@ static size_t parse_labels(const char *csv, char ***out, int histogram)
 
 /* --- UTF-8 ------------------------------------------------------------------------ */
 
-static size_t utf8_len(const uint8_t *p, const uint8_t *end)
-{
-    uint8_t c = p[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return end - p >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        uint8_t lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-        return end - p >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        uint8_t lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-        return end - p >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-                       (p[3] & 0xc0) == 0x80
-                   ? 4
-                   : 0;
-    }
-    return 0;
-}
-
-static int utf8_valid(const char *s)
-{
-    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
-    while (p < end) {
-        size_t l = utf8_len(p, end);
-        if (!l)
-            return 0;
-        p += l;
-    }
-    return 1;
-}
-
 /* A heap copy of s with each invalid byte replaced by U+FFFD: the text
  * format requires UTF-8 label values. */
 static char *utf8_fix(const char *s)
@@ -140,7 +108,7 @@ static char *utf8_fix(const char *s)
     char *o = fx_malloc(n * 3 + 1), *q = o;
     const uint8_t *p = (const uint8_t *)s, *end = p + n;
     while (p < end) {
-        size_t l = utf8_len(p, end);
+        size_t l = fx_utf8_len(p, (size_t)(end - p));
         if (l) {
             memcpy(q, p, l);
             q += l;
@@ -312,7 +280,7 @@ static fx_series_t *series_get(fx_family_t *f, const char *const *values)
     for (size_t i = 0; i < f->nlabels; i++) {
         FX_ASSERT(values[i] != NULL);
         fixed_vals[i] = values[i];
-        if (!utf8_valid(values[i]))
+        if (!fx_utf8_valid((const uint8_t *)values[i], strlen(values[i])))
             fixed_vals[i] = fixed[i] = utf8_fix(values[i]);
     }
     uint64_t h = values_hash(fixed_vals, f->nlabels);

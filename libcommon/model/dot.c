@@ -4,6 +4,7 @@
 #include "core/core.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "core/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -127,23 +128,6 @@ static char *dot_color(double score, int background, char *buf, size_t len)
     return buf;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || len > n || (len == 2 && c < 0xc2))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
-        return 0;
-    if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || c > 0xf4 || (c == 0xf4 && s[1] >= 0x90)))
-        return 0;
-    return len;
-}
-
 /* Appends s as the inside of a DOT quoted string: \ and " escaped, newlines
  * as left-justified breaks (pprof's escapeForDot), other control characters
  * and invalid UTF-8 as '?'. */
@@ -163,7 +147,7 @@ static void put_escaped(fx_buf_t *b, const char *str, size_t n)
             fx_buf_putc(b, '?');
             i++;
         } else {
-            size_t l = utf8_len(s + i, n - i);
+            size_t l = fx_utf8_len(s + i, n - i);
             if (l == 0) {
                 fx_buf_putc(b, '?');
                 i++;

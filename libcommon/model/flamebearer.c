@@ -1,6 +1,7 @@
 /* flamebearer.c - flamebearer JSON writer and timeline filler. */
 #include "model/flamebearer.h"
 #include "core/core.h"
+#include "core/utf8.h"
 
 #include <string.h>
 
@@ -98,23 +99,6 @@ static void put_i64_array(fx_buf_t *b, const int64_t *v, size_t n)
     b->len = (size_t)(p - (char *)b->data);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || len > n || (len == 2 && c < 0xc2))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
-        return 0;
-    if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || c > 0xf4 || (c == 0xf4 && s[1] >= 0x90)))
-        return 0;
-    return len;
-}
-
 /* A JSON string the way Go's encoding/json writes it (Pyroscope's encoder):
  * <, >, & and U+2028/9 as \u escapes, invalid UTF-8 as U+FFFD, so the
  * document is valid UTF-8 whatever the frame names hold. Runs of plain
@@ -132,7 +116,7 @@ static void put_json_str(fx_buf_t *b, const char *str, size_t n)
             i++;
             continue;
         }
-        size_t l = c < 0x80 ? 1 : utf8_len(s + i, n - i);
+        size_t l = fx_utf8_len(s + i, n - i);
         int sep = l == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9);
         if (l > 1 && !sep) {
             i += l;

@@ -3,6 +3,7 @@
 #include "model/selector.h"
 #include "core/mem.h"
 #include "core/utf8.h"
+#include "core/utf8.h"
 
 #include <pcre2.h>
 #include <stdlib.h>
@@ -135,25 +136,6 @@ static int hexval(char c)
     return -1;
 }
 
-static void put_utf8(fx_buf_t *b, uint32_t cp)
-{
-    if (cp < 0x80) {
-        fx_buf_putc(b, (uint8_t)cp);
-    } else if (cp < 0x800) {
-        fx_buf_putc(b, (uint8_t)(0xc0 | cp >> 6));
-        fx_buf_putc(b, (uint8_t)(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        fx_buf_putc(b, (uint8_t)(0xe0 | cp >> 12));
-        fx_buf_putc(b, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
-        fx_buf_putc(b, (uint8_t)(0x80 | (cp & 0x3f)));
-    } else {
-        fx_buf_putc(b, (uint8_t)(0xf0 | cp >> 18));
-        fx_buf_putc(b, (uint8_t)(0x80 | ((cp >> 12) & 0x3f)));
-        fx_buf_putc(b, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
-        fx_buf_putc(b, (uint8_t)(0x80 | (cp & 0x3f)));
-    }
-}
-
 /* A "..." or '...' string with Go escapes, or a `raw` string, into out. */
 static int parse_string(parser_t *ps, fx_buf_t *out)
 {
@@ -192,6 +174,7 @@ static int parse_string(parser_t *ps, fx_buf_t *out)
         case 'u': case 'U': {
             int digits = c == 'u' ? 4 : 8;
             uint32_t cp = 0;
+            uint8_t u[4];
             for (int i = 0; i < digits; i++) {
                 int h = hexval(ps->p[i]);
                 if (h < 0)
@@ -200,7 +183,7 @@ static int parse_string(parser_t *ps, fx_buf_t *out)
             }
             if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
                 return fail(ps, "invalid unicode code point");
-            put_utf8(out, cp);
+            fx_buf_append(out, u, fx_utf8_put(cp, u));
             ps->p += digits;
             break;
         }

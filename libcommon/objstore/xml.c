@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/utf8.h"
+#include "core/utf8.h"
 
 #define MAX_DEPTH 64
 #define MAX_NAME 256
@@ -74,25 +75,6 @@ static int read_name(xp_t *x, const char **name, size_t *len)
     return FX_OK;
 }
 
-static void put_utf8(fx_buf_t *b, unsigned cp)
-{
-    if (cp < 0x80) {
-        fx_buf_putc(b, (uint8_t)cp);
-    } else if (cp < 0x800) {
-        fx_buf_putc(b, (uint8_t)(0xc0 | cp >> 6));
-        fx_buf_putc(b, (uint8_t)(0x80 | (cp & 63)));
-    } else if (cp < 0x10000) {
-        fx_buf_putc(b, (uint8_t)(0xe0 | cp >> 12));
-        fx_buf_putc(b, (uint8_t)(0x80 | ((cp >> 6) & 63)));
-        fx_buf_putc(b, (uint8_t)(0x80 | (cp & 63)));
-    } else {
-        fx_buf_putc(b, (uint8_t)(0xf0 | cp >> 18));
-        fx_buf_putc(b, (uint8_t)(0x80 | ((cp >> 12) & 63)));
-        fx_buf_putc(b, (uint8_t)(0x80 | ((cp >> 6) & 63)));
-        fx_buf_putc(b, (uint8_t)(0x80 | (cp & 63)));
-    }
-}
-
 /* Decodes the reference at x->p ('&') into b. */
 static int entity(xp_t *x, fx_buf_t *b)
 {
@@ -107,6 +89,7 @@ static int entity(xp_t *x, fx_buf_t *b)
     size_t rl = (size_t)(semi - r);
     if (rl >= 2 && r[0] == '#') {
         unsigned long cp = 0;
+        uint8_t u[4];
         bool hexa = r[1] == 'x';
         size_t i = hexa ? 2 : 1;
         if (i == rl)
@@ -126,7 +109,7 @@ static int entity(xp_t *x, fx_buf_t *b)
         if (!(cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
               (cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000))
             return fail(x, "character reference to a character XML forbids");
-        put_utf8(b, (unsigned)cp);
+        fx_buf_append(b, u, fx_utf8_put((uint32_t)cp, u));
     } else {
         size_t k = 0;
         while (k < FX_ARRAY_LEN(named) &&
