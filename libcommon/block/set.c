@@ -145,21 +145,9 @@ int fx_set_profile_types(const fx_source_set_t *s, const fx_head_query_t *q, fx_
     return each_strings(s, q, types_fn, NULL, a, out, err);
 }
 
-static int labels_cmp(const fx_labels_t *x, const fx_labels_t *y)
-{
-    for (size_t i = 0; i < x->len && i < y->len; i++) {
-        int c = strcmp(x->v[i].name, y->v[i].name);
-        if (!c)
-            c = strcmp(x->v[i].value, y->v[i].value);
-        if (c)
-            return c;
-    }
-    return x->len < y->len ? -1 : x->len > y->len;
-}
-
 static int cmp_labels(const void *a, const void *b)
 {
-    return labels_cmp(a, b);
+    return fx_labels_cmp(a, b);
 }
 
 int fx_set_series(const fx_source_set_t *s, const fx_head_query_t *q, const char *const *names,
@@ -182,7 +170,7 @@ int fx_set_series(const fx_source_set_t *s, const fx_head_query_t *q, const char
             qsort(all, n, sizeof *all, cmp_labels);
         size_t u = 0;
         for (size_t i = 0; i < n; i++)
-            if (!u || labels_cmp(&all[u - 1], &all[i]) != 0)
+            if (!u || fx_labels_cmp(&all[u - 1], &all[i]) != 0)
                 all[u++] = all[i];
         out->v = to_arena(a, all, u, sizeof *all);
         out->len = u;
@@ -319,7 +307,7 @@ static int collect_series(const fx_source_set_t *s, const fx_head_query_t *q, co
         for (size_t k = 0; rc == FX_OK && k < part.len; k++) {
             size_t j;
             for (j = 0; j < *n; j++)
-                if (labels_cmp(&(*all)[j].labels, &part.v[k].labels) == 0)
+                if (fx_labels_cmp(&(*all)[j].labels, &part.v[k].labels) == 0)
                     break;
             if (j < *n) {
                 add_points(&(*all)[j], &part.v[k], a);
@@ -339,7 +327,7 @@ static void divide(fx_head_ts_t *sums, size_t n, const fx_head_ts_t *counts, siz
     for (size_t i = 0; i < n; i++) {
         const fx_head_ts_t *c = NULL;
         for (size_t j = 0; j < ncounts && !c; j++)
-            if (labels_cmp(&sums[i].labels, &counts[j].labels) == 0)
+            if (fx_labels_cmp(&sums[i].labels, &counts[j].labels) == 0)
                 c = &counts[j];
         sums[i].total = 0;
         for (size_t p = 0, k = 0; p < sums[i].npoints; p++) {

@@ -57,23 +57,6 @@ static size_t nonzero(const fx_tree_t *t, uint32_t *v, size_t n)
     return j;
 }
 
-static void sift_down(int64_t *h, size_t n, size_t i)
-{
-    int64_t v = h[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && h[c + 1] < h[c])
-            c++;
-        if (h[c] >= v)
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = v;
-}
-
 /* Breadth-first alignment: pairs[i]'s children are appended as one run, so
  * parents precede children and siblings stay contiguous and sorted.
  *
@@ -106,10 +89,10 @@ static int64_t align(diff_t *d, int64_t max_nodes)
                 h[hn++] = v;
                 if (hn == k)
                     for (size_t j = k / 2; j-- > 0;)
-                        sift_down(h, k, j);
+                        fx__min_heap_down(h, k, j);
             } else if (v > h[0]) {
                 h[0] = v;
-                sift_down(h, hn, 0);
+                fx__min_heap_down(h, hn, 0);
             } else if (v < h[0]) {
                 continue; /* folded for sure, and so is everything below */
             }

@@ -35,6 +35,18 @@ const char *fx_labels_get(const fx_labels_t *l, const char *name)
     return NULL;
 }
 
+int fx_labels_cmp(const fx_labels_t *a, const fx_labels_t *b)
+{
+    for (size_t i = 0; i < a->len && i < b->len; i++) {
+        int c = strcmp(a->v[i].name, b->v[i].name);
+        if (!c)
+            c = strcmp(a->v[i].value, b->v[i].value);
+        if (c)
+            return c;
+    }
+    return (a->len > b->len) - (a->len < b->len);
+}
+
 fx_labels_t fx_labels_copy(fx_arena_t *a, const fx_labels_t *l, size_t extra)
 {
     fx_labels_t c;
@@ -133,27 +145,21 @@ uint32_t fx_labels_token(const char *tenant, const fx_labels_t *l)
     return h;
 }
 
-int fx_label_name_is_legacy(const char *s)
+/* [A-Za-z_][A-Za-z0-9_]*, and with dots, [A-Za-z_.][A-Za-z0-9_.]*. */
+static int name_ok(const char *s, int dots)
 {
     if (!*s || (*s >= '0' && *s <= '9'))
         return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_'))
+              *s == '_' || (dots && *s == '.')))
             return 0;
     return 1;
 }
 
-/* [A-Za-z_.][A-Za-z0-9_.]* - Pyroscope accepts dots and rewrites them. */
-static int name_ok_with_dots(const char *s)
+int fx_label_name_is_legacy(const char *s)
 {
-    if (!*s || (*s >= '0' && *s <= '9'))
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '.'))
-            return 0;
-    return 1;
+    return name_ok(s, 0);
 }
 
 int fx_labels_validate(fx_labels_t *l, const fx_label_limits_t *lim, fx_arena_t *a, fx_err_t *err)
@@ -182,7 +188,8 @@ int fx_labels_validate(fx_labels_t *l, const fx_label_limits_t *lim, fx_arena_t 
         if (nl == 0)
             return fx_err_set(err, FX_EINVAL, "series has a label with an empty name");
         if (!lim->allow_utf8_names) {
-            if (!name_ok_with_dots(n))
+            /* Pyroscope accepts dots and rewrites them. */
+            if (!name_ok(n, 1))
                 return fx_err_set(err, FX_EINVAL,
                                   "label name \"%.64s\" is invalid: names must match "
                                   "[A-Za-z_.][A-Za-z0-9_.]*", n);

@@ -39,6 +39,9 @@ typedef struct fx_labels {
 
 /* Sorts by name (stable for equal names, so callers can detect duplicates). */
 void fx_labels_sort(fx_labels_t *l);
+/* Order of label sets: pair by pair, by name then value; a prefix first.
+ * 0 = the same labels. */
+int fx_labels_cmp(const fx_labels_t *a, const fx_labels_t *b);
 /* Value of name or NULL. Linear scan; sets are small. */
 const char *fx_labels_get(const fx_labels_t *l, const char *name);
 /* Copies l into a with room for `extra` more labels (a->len unchanged). */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sift_down(int64_t *h, size_t n, size_t i)
+void fx__min_heap_down(int64_t *h, size_t n, size_t i)
 {
     int64_t v = h[i];
     for (;;) {
@@ -61,7 +61,7 @@ int64_t fx_tree_min_total(const fx_tree_t *t, int64_t max_nodes)
             sift_up(h, n++);
         } else if (v > h[0]) {
             h[0] = v;
-            sift_down(h, n, 0);
+            fx__min_heap_down(h, n, 0);
         }
     }
     int64_t min = h[0];

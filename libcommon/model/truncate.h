@@ -43,4 +43,8 @@ uint32_t fx_tree_other_name(const fx_tree_t *t);
  * MarshalTruncate does). dst's totals are computed; src is not changed. */
 void fx_tree_truncate(const fx_tree_t *src, int64_t max_nodes, fx_tree_t *dst);
 
+/* Internal (threshold heaps here and in flamegraph_diff.c): restores the
+ * order of the min-heap h[0..n) below index i. */
+void fx__min_heap_down(int64_t *h, size_t n, size_t i);
+
 #endif

@@ -74,6 +74,16 @@ static int key_eq(const fx_head_profile_key_t *a, const fx_head_profile_key_t *b
            memcmp(a->id, b->id, 16) == 0;
 }
 
+int fx_head_key_cmp(const void *a, const void *b)
+{
+    const fx_head_profile_key_t *x = a, *y = b;
+    if (x->time_ns != y->time_ns)
+        return x->time_ns < y->time_ns ? -1 : 1;
+    if (x->fingerprint != y->fingerprint)
+        return x->fingerprint < y->fingerprint ? -1 : 1;
+    return memcmp(x->id, y->id, 16);
+}
+
 void fx_head_keyset_init(fx_head_keyset_t *s)
 {
     memset(s, 0, sizeof *s);
@@ -304,21 +314,9 @@ int fx__q_profile_types(const fx__source_t *src, const fx_head_query_t *q, fx_ar
     return string_query(src, q, Q_TYPES, NULL, a, out);
 }
 
-static int cmp_labels(const fx_labels_t *a, const fx_labels_t *b)
-{
-    for (size_t i = 0; i < a->len && i < b->len; i++) {
-        int c = strcmp(a->v[i].name, b->v[i].name);
-        if (!c)
-            c = strcmp(a->v[i].value, b->v[i].value);
-        if (c)
-            return c;
-    }
-    return (a->len > b->len) - (a->len < b->len);
-}
-
 static int cmp_labels_q(const void *a, const void *b)
 {
-    return cmp_labels(a, b);
+    return fx_labels_cmp(a, b);
 }
 
 /* Groups series by their labels restricted to names (all labels when
@@ -454,16 +452,6 @@ static int keys_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t
     return FX_OK;
 }
 
-static int cmp_key(const void *a, const void *b)
-{
-    const fx_head_profile_key_t *x = a, *y = b;
-    if (x->time_ns != y->time_ns)
-        return x->time_ns < y->time_ns ? -1 : 1;
-    if (x->fingerprint != y->fingerprint)
-        return x->fingerprint < y->fingerprint ? -1 : 1;
-    return memcmp(x->id, y->id, 16);
-}
-
 int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_arena_t *a,
                        fx_head_keys_t *out, fx_err_t *err)
 {
@@ -485,7 +473,7 @@ int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_are
     free(tg);
     if (rc == FX_OK) {
         if (c.n > 1)
-            qsort(c.v, c.n, sizeof *c.v, cmp_key);
+            qsort(c.v, c.n, sizeof *c.v, fx_head_key_cmp);
         out->v = fx_arena_alloc(a, (c.n + 1) * sizeof *out->v);
         if (c.n)
             memcpy(out->v, c.v, c.n * sizeof *c.v);
@@ -533,7 +521,7 @@ static int ts_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *
 
 static int cmp_ts_labels(const void *a, const void *b)
 {
-    return cmp_labels(&((const fx_head_ts_t *)a)->labels, &((const fx_head_ts_t *)b)->labels);
+    return fx_labels_cmp(&((const fx_head_ts_t *)a)->labels, &((const fx_head_ts_t *)b)->labels);
 }
 
 static int cmp_tsent(const void *a, const void *b)
@@ -635,7 +623,7 @@ static int cmp_ts_total(const void *a, const void *b)
     const fx_head_ts_t *x = a, *y = b;
     if (x->total != y->total)
         return x->total > y->total ? -1 : 1;
-    return cmp_labels(&x->labels, &y->labels);
+    return fx_labels_cmp(&x->labels, &y->labels);
 }
 
 void fx_head_ts_top(fx_head_ts_list_t *l, size_t limit)

@@ -77,6 +77,10 @@ typedef struct fx_head_profile_key {
     uint8_t id[16];
 } fx_head_profile_key_t;
 
+/* qsort order of profile keys (fx_head_profile_key_t): time, fingerprint,
+ * then id. */
+int fx_head_key_cmp(const void *a, const void *b);
+
 /* A set of profile keys (replica deduplication: merge only these). */
 typedef struct fx_head_keyset {
     fx_head_profile_key_t *keys; /* open addressing, owned */

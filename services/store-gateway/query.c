@@ -114,21 +114,9 @@ int sg_profile_types(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_s
 }
 
 /* The head's order of label sets. */
-static int cmp_labels(const fx_labels_t *a, const fx_labels_t *b)
-{
-    for (size_t i = 0; i < a->len && i < b->len; i++) {
-        int c = strcmp(a->v[i].name, b->v[i].name);
-        if (!c)
-            c = strcmp(a->v[i].value, b->v[i].value);
-        if (c)
-            return c;
-    }
-    return (a->len > b->len) - (a->len < b->len);
-}
-
 static int cmp_labels_q(const void *a, const void *b)
 {
-    return cmp_labels(a, b);
+    return fx_labels_cmp(a, b);
 }
 
 int sg_series(sg_t *g, const fx_head_query_t *q, const char *const *names, size_t nnames,
@@ -162,7 +150,7 @@ int sg_series(sg_t *g, const fx_head_query_t *q, const char *const *names, size_
         qsort(all, n, sizeof *all, cmp_labels_q);
         out->v = fx_arena_alloc(a, (n + 1) * sizeof *out->v);
         for (size_t i = 0; i < n; i++)
-            if (!out->len || cmp_labels(&out->v[out->len - 1], &all[i]))
+            if (!out->len || fx_labels_cmp(&out->v[out->len - 1], &all[i]))
                 out->v[out->len++] = all[i];
     }
     if (rc == FX_OK && !out->v)
@@ -194,16 +182,6 @@ int sg_profile_stats(sg_t *g, const char *tenant, fx_head_profile_stats_t *out, 
 }
 
 /* --- keys ------------------------------------------------------------------------------ */
-
-static int cmp_key(const void *a, const void *b)
-{
-    const fx_head_profile_key_t *x = a, *y = b;
-    if (x->time_ns != y->time_ns)
-        return x->time_ns < y->time_ns ? -1 : 1;
-    if (x->fingerprint != y->fingerprint)
-        return x->fingerprint < y->fingerprint ? -1 : 1;
-    return memcmp(x->id, y->id, 16);
-}
 
 int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_keys_t *out,
                     fx_err_t *err)
@@ -240,7 +218,7 @@ int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_ke
     fx_head_keyset_free(&seen);
     if (rc == FX_OK && nblocks != 1) {
         if (n > 1)
-            qsort(all, n, sizeof *all, cmp_key);
+            qsort(all, n, sizeof *all, fx_head_key_cmp);
         out->v = fx_arena_alloc(a, (n + 1) * sizeof *out->v);
         if (n)
             memcpy(out->v, all, n * sizeof *all);
@@ -531,7 +509,7 @@ static int cmp_point(const void *x, const void *y)
 
 static int cmp_ts_labels(const void *a, const void *b)
 {
-    return cmp_labels(&((const fx_head_ts_t *)a)->labels, &((const fx_head_ts_t *)b)->labels);
+    return fx_labels_cmp(&((const fx_head_ts_t *)a)->labels, &((const fx_head_ts_t *)b)->labels);
 }
 
 /* Folds the accumulated points into the result (sums per timestamp per
