@@ -47,6 +47,11 @@ typedef enum fx_block_file {
 
 /* File name of a section ("meta.json", "index.fxb", ...). */
 const char *fx_block_file_name(fx_block_file_t f);
+/* The file an FX_ECORRUPT message of the block reader names ("<file>
+ * section: ...", "<kind> section: ...", "meta.json: ...", after any
+ * "block <id>: " prefixes), or "unknown": the `section` of a corrupted.json
+ * mark (docs/bucket-layout.md). Static string. */
+const char *fx_block_corrupt_section(const char *msg);
 
 /* meta.json, parsed. */
 typedef struct fx_block_meta {

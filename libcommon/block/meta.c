@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,6 +23,23 @@ static const char *const file_names[FX_BLOCK_NFILES] = {"meta.json", "index.fxb"
 const char *fx_block_file_name(fx_block_file_t f)
 {
     return (unsigned)f < FX_BLOCK_NFILES ? file_names[f] : "?";
+}
+
+const char *fx_block_corrupt_section(const char *msg)
+{
+    /* Sections first: a section's message may mention meta.json too
+     * ("... meta.json says 120"). */
+    for (int f = FX_BLOCK_META + 1; f < FX_BLOCK_NFILES; f++) {
+        char want[32];
+        int kind = (int)(strchr(file_names[f], '.') - file_names[f]);
+        snprintf(want, sizeof want, "%s section", file_names[f]);
+        if (strstr(msg, want))
+            return file_names[f];
+        snprintf(want, sizeof want, "%.*s section", kind, file_names[f]);
+        if (strstr(msg, want))
+            return file_names[f];
+    }
+    return strstr(msg, file_names[FX_BLOCK_META]) ? file_names[FX_BLOCK_META] : "unknown";
 }
 
 /* --- ULID: 48-bit ms time + 80 random bits, Crockford base32 ------------------------ */

@@ -6,12 +6,12 @@
  * Shared by the head cut (cut.c) and compaction (compact.c).
  */
 #include "block/format.h"
+#include "core/fs.h"
 #include "core/time.h"
 #include "log/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libdeflate.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,16 +289,7 @@ static int sys_err(fx_err_t *err, const char *what, const char *path)
 
 static int write_all(int fd, const uint8_t *p, size_t n, const char *path, fx_err_t *err)
 {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return sys_err(err, "writing", path);
-        p += w;
-        n -= (size_t)w;
-    }
-    return FX_OK;
+    return fx_write_all(fd, p, n) < 0 ? sys_err(err, "writing", path) : FX_OK;
 }
 
 static char *path_in(const char *dir, const char *name)
@@ -596,20 +587,12 @@ out:
     return rc;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 void fx__bw_free(fx__bwriter_t *w)
 {
     if (w->prof_fd >= 0)
         close(w->prof_fd);
     if (w->tmpdir)
-        nftw(w->tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        fx_rm_rf(w->tmpdir);
     free(w->tmpdir);
     free(w->parent);
     fx_buf_free(&w->pbuf);

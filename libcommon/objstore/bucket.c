@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/mem.h"
 #include "core/utf8.h"
 
@@ -225,20 +226,6 @@ int fx_bucket_put_file(fx_bucket_t *b, const char *key, const char *path, fx_err
 
 #define GET_FILE_CHUNK ((int64_t)8 << 20)
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int fx_bucket_get_file(fx_bucket_t *b, const char *key, const char *path, fx_err_t *err)
 {
     fx_obj_attrs_t a;
@@ -260,7 +247,7 @@ int fx_bucket_get_file(fx_bucket_t *b, const char *key, const char *path, fx_err
                          : b->ops->get_range(b, key, off, GET_FILE_CHUNK, &buf, err);
         if (rc)
             goto out;
-        if (write_all(fd, buf.data, buf.len) < 0) {
+        if (fx_write_all(fd, buf.data, buf.len) < 0) {
             rc = fx_err_set(err, FX_EIO, "download %s: write %s: %s", key, (char *)tmp.data,
                             strerror(errno));
             goto out;

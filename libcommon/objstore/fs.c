@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/mem.h"
 #include "log/log.h"
 
@@ -33,20 +34,6 @@ static fs_bucket_t *fsb(fx_bucket_t *b) { return (fs_bucket_t *)b; }
 static int64_t mtime_ms(const struct stat *st)
 {
     return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static int fsync_dir(int root, const char *rel)
@@ -147,7 +134,7 @@ static int fs_put_reader(fx_bucket_t *bb, const char *key, fx_bucket_read_fn rea
         }
         if (n == 0)
             break;
-        if (write_all(fd, buf, (size_t)n) < 0) {
+        if (fx_write_all(fd, buf, (size_t)n) < 0) {
             rc = fx_err_set(err, FX_EIO, "put %s: write %s/%s: %s", key, b->dir, tmp,
                             strerror(errno));
             goto out;
@@ -474,25 +461,6 @@ static const fx_bucket_ops_t fs_ops = {
     fs_put, fs_put_reader, fs_get_range, fs_head, fs_list, fs_del, fs_close,
 };
 
-/* mkdir -p */
-static int mkdirs(const char *dir)
-{
-    char *p = fx_strdup(dir);
-    int rc = 0;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-            rc = -1;
-        *s = '/';
-    }
-    if (mkdir(p, 0755) < 0 && errno != EEXIST)
-        rc = -1;
-    free(p);
-    return rc;
-}
-
 /* Removes temporary files that crashed writers left behind. */
 static void sweep_tmp(fs_bucket_t *b)
 {
@@ -523,7 +491,7 @@ int fx_bucket_fs_new(const char *dir, fx_bucket_t **out, fx_err_t *err)
     if (!dir || !*dir)
         return fx_err_set(err, FX_EINVAL, "filesystem bucket: no directory given "
                           "(-storage.filesystem.dir)");
-    if (mkdirs(dir) < 0)
+    if (fx_mkdir_p(dir) < 0)
         return fx_err_set(err, FX_EIO, "filesystem bucket: cannot create %s: %s", dir,
                           strerror(errno));
     int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -163,7 +163,7 @@ int cp__mark_covered(cp_t *c, cp__tenant_t *t, int64_t now_ms, fx_err_t *err)
 int cp__corrupted(cp_t *c, const char *tenant, cp__bstate_t *s, int64_t now_ms, const char *why,
                   fx_err_t *err)
 {
-    const char *section = cp_corrupt_section(why);
+    const char *section = fx_block_corrupt_section(why);
     fx_counter_inc(c->m->corrupted);
     fx_log_error("corrupted block: marked and skipped", "tenant=%s block=%s section=%s err=%s",
                  fx_q(tenant), s->id, section, fx_q(why));

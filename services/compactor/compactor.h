@@ -71,9 +71,6 @@ int cp_mark_corrupted(fx_bucket_t *b, const char *tenant, const char *id, int64_
 /* The deletion_time (unix s) of a deletion mark's text; FX_ECORRUPT if it has
  * none. */
 int cp_parse_deletion_mark(const uint8_t *p, size_t n, int64_t *deletion_time_s, fx_err_t *err);
-/* The file a block reader's FX_ECORRUPT message names ("meta.json",
- * "index.fxb", "symbols.fxb", "profiles.fxb"), or "unknown". Static string. */
-const char *cp_corrupt_section(const char *msg);
 
 /* ---- planning (plan.c): pure functions over block descriptions ------------------- */
 

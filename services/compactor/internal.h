@@ -84,7 +84,5 @@ int cp__corrupted(cp_t *c, const char *tenant, cp__bstate_t *s, int64_t now_ms,
 int cp__compact(cp_t *c, cp__tenant_t *t, cp__bstate_t **st, const cp_block_t *vis,
                 const cp_job_t *job, int64_t now_ms, fx_err_t *err);
 
-/* Removes dir and everything in it (missing is fine). */
-void cp__rm_rf(const char *dir);
 
 #endif

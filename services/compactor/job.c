@@ -10,29 +10,15 @@
  * by readers, and the next run marks them (cp__mark_covered).
  */
 #include "internal.h"
+#include "core/fs.h"
 #include "core/time.h"
 #include "log/log.h"
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
-void cp__rm_rf(const char *dir)
-{
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Formats a local path; the work directory's name bounds its length, so a
  * path that does not fit is a configuration error. */
@@ -107,7 +93,7 @@ int cp__compact(cp_t *c, cp__tenant_t *t, cp__bstate_t **st, const cp_block_t *v
     int rc = FX_OK, corrupt = 0;
 
     memset(&out, 0, sizeof out);
-    cp__rm_rf(c->work_dir);
+    fx_rm_rf(c->work_dir);
     if ((rc = local_path(in_dir, sizeof in_dir, err, "%s/in", c->work_dir)) < 0 ||
         (rc = local_path(out_dir, sizeof out_dir, err, "%s/out", c->work_dir)) < 0)
         goto out;
@@ -210,6 +196,6 @@ out:
         fx_block_close(in[k]);
     free(in);
     fx_block_meta_free(&out);
-    cp__rm_rf(c->work_dir);
+    fx_rm_rf(c->work_dir);
     return rc;
 }

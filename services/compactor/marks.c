@@ -60,23 +60,3 @@ int cp_parse_deletion_mark(const uint8_t *p, size_t n, int64_t *deletion_time_s,
     json_decref(root);
     return rc;
 }
-
-const char *cp_corrupt_section(const char *msg)
-{
-    /* The block reader names the section as "<file> section: ...",
-     * "<kind> section: ..." or "meta.json: ..." after any "block <id>: "
-     * prefixes; a section's message may mention meta.json too ("... meta.json
-     * says 120"). */
-    static const char *const files[] = {"index.fxb", "symbols.fxb", "profiles.fxb"};
-    for (size_t i = 0; i < FX_ARRAY_LEN(files); i++) {
-        char want[32];
-        int kind = (int)(strchr(files[i], '.') - files[i]);
-        snprintf(want, sizeof want, "%s section", files[i]);
-        if (strstr(msg, want))
-            return files[i];
-        snprintf(want, sizeof want, "%.*s section", kind, files[i]);
-        if (strstr(msg, want))
-            return files[i];
-    }
-    return strstr(msg, "meta.json") ? "meta.json" : "unknown";
-}

@@ -4,6 +4,7 @@
  * nothing left), one run over every owned tenant, and the metrics.
  */
 #include "internal.h"
+#include "core/fs.h"
 #include "core/time.h"
 #include "log/log.h"
 #include "tenant/tenant.h"
@@ -75,7 +76,7 @@ void cp_free(cp_t *c)
         return;
     cp__cache_prune(c, UINT64_MAX);
     free(c->cache);
-    cp__rm_rf(c->work_dir);
+    fx_rm_rf(c->work_dir);
     free(c->work_dir);
     free(c);
 }

@@ -20,6 +20,7 @@
  */
 #include "ingester.h"
 #include "block/block.h"
+#include "core/fs.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "log/log.h"
@@ -48,41 +49,6 @@ static void metrics_init(void)
                           "Block uploads that failed (and will be retried).");
     m.retired = fx_counter(r, "fornax_ingester_local_blocks_retired_total",
                            "Uploaded blocks no longer served locally.");
-}
-
-/* Removes a directory tree we created (paths are short; longer ones are
- * not ours and are skipped). */
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    char p[8192];
-    if (d) {
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            if ((size_t)snprintf(p, sizeof p, "%s/%s", path, e->d_name) >= sizeof p)
-                continue; /* cannot be one of ours */
-            rm_rf(p);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static void mkdirs(const char *path)
-{
-    char buf[8192];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(buf, 0755);
-            *p = '/';
-        }
-    mkdir(buf, 0755);
 }
 
 /* --- served blocks ------------------------------------------------------------------ */
@@ -173,7 +139,7 @@ int ing_load_local_blocks(ing_t *ing, fx_err_t *err)
                 /* The bucket has it (it was uploaded before promotion). */
                 fx_log_warn("dropping an unreadable local block", "dir=%s err=%s", fx_q(bdir),
                             fx_q(err->msg));
-                rm_rf(bdir);
+                fx_rm_rf(bdir);
                 continue;
             }
             rc = promote(ing, b, err);
@@ -229,7 +195,7 @@ static int ship(ing_t *ing, const char *tenant, const char *ulid, fx_err_t *err)
         return rc;
     }
     fx_counter_inc(m.uploaded);
-    mkdirs(local);
+    fx_mkdir_p(local);
     snprintf(local + strlen(local), sizeof local - strlen(local), "/%s", ulid);
     if (rename(pending, local) < 0)
         return fx_err_set(err, FX_EIO, "moving block %s: %s", ulid, strerror(errno));
@@ -323,7 +289,7 @@ static void retire(ing_t *ing, int64_t now_ms)
         snprintf(dir, sizeof dir, "%s/%s/%s", fx_app_data_path(ing->app, "blocks/local"),
                  meta->tenant, meta->id);
         fx_block_close(b);
-        rm_rf(dir);
+        fx_rm_rf(dir);
         fx_counter_inc(m.retired);
     }
     ing->nblocks = k;

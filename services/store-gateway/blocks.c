@@ -5,26 +5,13 @@
  * of service.
  */
 #include "sg_int.h"
+#include "core/fs.h"
 #include "core/mem.h"
 #include "log/log.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-void sg__rm_rf(const char *path)
-{
-    nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 void sg__block_unref(sg_t *g, sg_block_t *b)
 {
@@ -33,7 +20,7 @@ void sg__block_unref(sg_t *g, sg_block_t *b)
         return;
     fx_block_close(b->blk);
     if (b->remove_dir && b->dir)
-        sg__rm_rf(b->dir);
+        fx_rm_rf(b->dir);
     free(b->dir);
     free(b->tenant);
     free(b);

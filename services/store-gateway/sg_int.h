@@ -112,7 +112,5 @@ uint64_t sg__ring_signature(sg_t *g);
 /* A byte-range source over the bucket objects of tenant/id. */
 void sg__bucket_source(fx_bucket_t *b, const char *tenant, const char *id, fx_block_source_t *out);
 
-/* Helpers. */
-void sg__rm_rf(const char *path);
 
 #endif

@@ -17,6 +17,7 @@
  * corrupted.json mark (docs/bucket-layout.md) and is never retried.
  */
 #include "sg_int.h"
+#include "core/fs.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "log/log.h"
@@ -141,25 +142,6 @@ void sg__listed_free(sg_listed_t *v, size_t n)
     free(v);
 }
 
-/* The section file a checksum message names, for corrupted.json
- * (docs/bucket-layout.md): the block reader says "<file> section: ...",
- * "<kind> section: ..." or "meta.json: ...". */
-static const char *section_of(const char *msg)
-{
-    static const char *const files[] = {"index.fxb", "symbols.fxb", "profiles.fxb"};
-    for (size_t i = 0; i < FX_ARRAY_LEN(files); i++) {
-        char want[32];
-        int kind = (int)(strchr(files[i], '.') - files[i]);
-        snprintf(want, sizeof want, "%s section", files[i]);
-        if (strstr(msg, want))
-            return files[i];
-        snprintf(want, sizeof want, "%.*s section", kind, files[i]);
-        if (strstr(msg, want))
-            return files[i];
-    }
-    return strstr(msg, "meta.json") ? "meta.json" : "unknown";
-}
-
 /* The message without this gateway's local path ("block /data/.../<id>: "). */
 static const char *without_path(const char *msg, const char *id)
 {
@@ -177,7 +159,7 @@ static void confirm_corrupt(sg_t *g, const char *tenant, const char *id, const f
     del_from_list(g->suspect, &g->nsuspect, id);
     const char *msg = without_path(why->msg, id);
     fx_buf_printf(&body, "{\"id\":\"%s\",\"time\":%lld,\"section\":\"%s\",\"error\":", id,
-                  (long long)(fx_now_ms() / 1000), section_of(msg));
+                  (long long)(fx_now_ms() / 1000), fx_block_corrupt_section(msg));
     fx_buf_json_str(&body, msg, strlen(msg));
     fx_buf_puts(&body, "}\n");
     fx_buf_printf(&key, "%s/%s/corrupted.json", tenant, id);
@@ -343,28 +325,14 @@ static void block_dir(sg_t *g, const char *tenant, const char *prefix, const cha
     snprintf(out, cap, "%s/%s/%s%s", g->sync_dir, tenant, prefix, id);
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Downloads the block's files into dir (meta.json last, then renamed into
  * place by the caller). */
 static int download(sg_t *g, const sg_listed_t *l, const char *tmp, fx_err_t *err)
 {
     static const fx_block_file_t order[] = {FX_BLOCK_INDEX, FX_BLOCK_SYMBOLS, FX_BLOCK_PROFILES,
                                             FX_BLOCK_META};
-    sg__rm_rf(tmp);
-    if (mkdir_p(tmp) < 0)
+    fx_rm_rf(tmp);
+    if (fx_mkdir_p(tmp) < 0)
         return fx_err_set(err, FX_EIO, "creating %s: %s", tmp, strerror(errno));
     for (size_t i = 0; i < FX_ARRAY_LEN(order); i++) {
         char key[FX_BUCKET_KEY_MAX + 1], path[4096 + 32];
@@ -373,7 +341,7 @@ static int download(sg_t *g, const sg_listed_t *l, const char *tmp, fx_err_t *er
         snprintf(path, sizeof path, "%s/%s", tmp, name);
         int rc = fx_bucket_get_file(g->c.bucket, key, path, err);
         if (rc < 0) {
-            sg__rm_rf(tmp);
+            fx_rm_rf(tmp);
             return rc;
         }
     }
@@ -408,15 +376,15 @@ static int try_open(sg_t *g, const sg_listed_t *l, bool fresh, fx_block_t **out,
     block_dir(g, l->tenant, ".tmp-", l->id, tmp, sizeof tmp);
     if ((rc = download(g, l, tmp, err)) < 0)
         return rc;
-    sg__rm_rf(dir);
+    fx_rm_rf(dir);
     if (rename(tmp, dir) < 0) {
         rc = fx_err_set(err, FX_EIO, "renaming %s: %s", tmp, strerror(errno));
-        sg__rm_rf(tmp);
+        fx_rm_rf(tmp);
         return rc;
     }
     o.verify = 1; /* a fresh copy: check every byte once */
     if ((rc = fx_block_open_dir(dir, &o, out, err)) < 0) {
-        sg__rm_rf(dir);
+        fx_rm_rf(dir);
         return rc;
     }
     *dir_out = fx_strdup(dir);
@@ -632,7 +600,7 @@ void sg__clean_sync_dir(sg_t *g)
             if (!found) {
                 char p[4096 + 512];
                 snprintf(p, sizeof p, "%s/%s", tdir, e->d_name);
-                sg__rm_rf(p);
+                fx_rm_rf(p);
             }
         }
         closedir(d);

@@ -774,17 +774,17 @@ static void test_marks(void **state)
              "profiles section: checksum \\\"mismatch\\\"\"}\n",
              id);
     assert_string_equal((char *)b.data, want);
-    assert_string_equal(cp_corrupt_section("block 01K: profiles section: chunk checksum mismatch"),
+    assert_string_equal(fx_block_corrupt_section("block 01K: profiles section: chunk checksum mismatch"),
                         "profiles.fxb");
-    assert_string_equal(cp_corrupt_section("block /d/x: profiles.fxb section: checksum mismatch"),
+    assert_string_equal(fx_block_corrupt_section("block /d/x: profiles.fxb section: checksum mismatch"),
                         "profiles.fxb");
     assert_string_equal(
-        cp_corrupt_section("block /d/x: symbols.fxb section: 10 bytes, meta.json says 9"),
+        fx_block_corrupt_section("block /d/x: symbols.fxb section: 10 bytes, meta.json says 9"),
         "symbols.fxb");
-    assert_string_equal(cp_corrupt_section("block /d/x: index section: does not match meta.json"),
+    assert_string_equal(fx_block_corrupt_section("block /d/x: index section: does not match meta.json"),
                         "index.fxb");
-    assert_string_equal(cp_corrupt_section("block /d/x: meta.json: checksum mismatch"), "meta.json");
-    assert_string_equal(cp_corrupt_section("something else"), "unknown");
+    assert_string_equal(fx_block_corrupt_section("block /d/x: meta.json: checksum mismatch"), "meta.json");
+    assert_string_equal(fx_block_corrupt_section("something else"), "unknown");
     fx_buf_free(&b);
 }
 
