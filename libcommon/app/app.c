@@ -1,5 +1,6 @@
 /* app.c - process life cycle shared by every Fornax executable. */
 #include "app/app.h"
+#include "core/fs.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "kv/etcd.h"
@@ -25,6 +26,13 @@
 #define MAX_RINGS 8
 #define MAX_PATHS 16
 
+/* A ring's admin page. */
+typedef struct ring_page {
+    fx_app_t *app;
+    const char *ring;  /* "ingester", "distributor", "store-gateway", "compactor" */
+    const char *title;
+} ring_page_t;
+
 struct fx_app {
     fx_config_t *cfg;
     fx_process_opts_t proc;
@@ -47,6 +55,8 @@ struct fx_app {
     char http_addr[192];
     char *paths[MAX_PATHS];
     size_t npaths;
+    ring_page_t ring_pages[MAX_RINGS];
+    size_t nring_pages;
     fx_objstore_opts_t storage;
     fx_bucket_t *bucket;
     pthread_mutex_t bucket_mu;
@@ -132,6 +142,15 @@ fx_ring_t *fx_app_ring(fx_app_t *app, const char *name)
     return r;
 }
 
+fx_ring_lifecycler_options_t fx_app_lifecycler_options(fx_app_t *app, const char *tokens_file)
+{
+    return (fx_ring_lifecycler_options_t){fx_app_instance_id(app), fx_app_grpc_addr(app),
+                                          fx_app_http_addr(app), app->ring.instance_zone,
+                                          (int)app->ring.num_tokens, tokens_file,
+                                          app->ring.heartbeat_period_ns / 1000000,
+                                          app->ring.prefix};
+}
+
 int fx_app_bucket(fx_app_t *app, fx_bucket_t **out, fx_err_t *err)
 {
     int rc = FX_OK;
@@ -151,14 +170,7 @@ const char *fx_app_data_path(fx_app_t *app, const char *sub)
         if (strcmp(app->paths[i], buf) == 0)
             return app->paths[i];
     FX_ASSERT(app->npaths < MAX_PATHS);
-    /* mkdir -p */
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(buf, 0755);
-            *p = '/';
-        }
-    mkdir(buf, 0755);
+    fx_mkdir_p(buf); /* a failure shows when the path is used */
     app->paths[app->npaths] = fx_strdup(buf);
     return app->paths[app->npaths++];
 }
@@ -271,19 +283,6 @@ static int mount_metrics(fx_app_t *app, fx_err_t *err)
 
 /* --- ring pages ---------------------------------------------------------------------- */
 
-typedef struct ring_page {
-    fx_app_t *app;
-    const char *ring;  /* "ingester", "distributor", "store-gateway" */
-    const char *title;
-} ring_page_t;
-
-static ring_page_t ring_pages[] = {
-    {NULL, "ingester", "Ingester ring"},
-    {NULL, "distributor", "Distributor ring"},
-    {NULL, "store-gateway", "Store-gateway ring"},
-};
-static const char *const ring_paths[] = {"/ring", "/distributor/ring", "/store-gateway/ring"};
-
 /* GET: HTML for people, JSON for tools (Accept: application/json).
  * POST forget=<id>: removes an (unhealthy) instance, then shows the page. */
 static void serve_ring(fx_http_req_t *req, void *ctx)
@@ -320,12 +319,26 @@ static void serve_ring(fx_http_req_t *req, void *ctx)
     fx_ring_release(r, s);
 }
 
+int fx_app_mount_ring_page(fx_app_t *app, const char *ring, const char *path, const char *title,
+                           fx_err_t *err)
+{
+    FX_ASSERT(app->nring_pages < MAX_RINGS);
+    ring_page_t *p = &app->ring_pages[app->nring_pages++];
+    *p = (ring_page_t){app, ring, title};
+    return fx_http_route(app->http, path, FX_HTTP_GET | FX_HTTP_POST, 0, serve_ring, p, err);
+}
+
 static int mount_rings(fx_app_t *app, fx_err_t *err)
 {
-    for (size_t i = 0; i < FX_ARRAY_LEN(ring_pages); i++) {
-        ring_pages[i].app = app;
-        int rc = fx_http_route(app->http, ring_paths[i], FX_HTTP_GET | FX_HTTP_POST, 0, serve_ring,
-                               &ring_pages[i], err);
+    static const struct {
+        const char *ring, *path, *title;
+    } pages[] = {
+        {"ingester", "/ring", "Ingester ring"},
+        {"distributor", "/distributor/ring", "Distributor ring"},
+        {"store-gateway", "/store-gateway/ring", "Store-gateway ring"},
+    };
+    for (size_t i = 0; i < FX_ARRAY_LEN(pages); i++) {
+        int rc = fx_app_mount_ring_page(app, pages[i].ring, pages[i].path, pages[i].title, err);
         if (rc < 0)
             return rc;
     }

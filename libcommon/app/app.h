@@ -30,6 +30,7 @@
 #include "http/server.h"
 #include "kv/kv.h"
 #include "limits/limits.h"
+#include "ring/lifecycler.h"
 #include "ring/ring.h"
 #include "rpc/rpc.h"
 
@@ -90,6 +91,15 @@ const fx_ring_opts_t *fx_app_ring_opts(fx_app_t *app);
 int fx_app_store_gateway_rf(fx_app_t *app);
 /* Effective replication factor. */
 int fx_app_replication_factor(fx_app_t *app);
+/* This instance in a ring as -ring.* describes it (id, addresses, zone,
+ * token count, heartbeat period, KV prefix), its tokens kept in tokens_file
+ * (borrowed; NULL = not kept). */
+fx_ring_lifecycler_options_t fx_app_lifecycler_options(fx_app_t *app, const char *tokens_file);
+/* Serves the admin page of ring `ring` at path: HTML, or JSON with Accept:
+ * application/json; POST forget=<id> removes a (dead) instance. Strings are
+ * borrowed and must outlive the app (literals). Call from a module's init. */
+int fx_app_mount_ring_page(fx_app_t *app, const char *ring, const char *path, const char *title,
+                           fx_err_t *err);
 /* This instance's id and advertised addresses ("host:port"). */
 const char *fx_app_instance_id(fx_app_t *app);
 const char *fx_app_grpc_addr(fx_app_t *app);

@@ -8,7 +8,6 @@
 #include "core/hash.h"
 #include "core/mem.h"
 #include "core/time.h"
-#include "http/query.h"
 #include "log/log.h"
 #include "ring/lifecycler.h"
 
@@ -183,40 +182,6 @@ static int ready(void *ctx, fx_err_t *why)
     return FX_OK;
 }
 
-/* GET: HTML, or JSON with Accept: application/json. POST forget=<id>
- * removes a dead instance (its tenants move to the others). */
-static void serve_ring(fx_http_req_t *req, void *ctx)
-{
-    cpm_t *m = ctx;
-    fx_buf_t out = FX_BUF_INIT;
-    fx_err_t err = {0};
-    if (req->method_bit == FX_HTTP_POST) {
-        fx_query_t form;
-        const char *id;
-        if (fx_query_parse((const char *)req->body.data, req->body.len, req->arena, &form, &err) < 0 ||
-            !(id = fx_query_get(&form, "forget")) || !*id) {
-            fx_http_reply_error(req, FX_EINVAL, "expected a form field forget=<instance id>");
-            return;
-        }
-        if (fx_ring_forget(m->ring, id, &err) < 0) {
-            fx_http_reply_err(req, &err);
-            return;
-        }
-        fx_log_info("instance forgotten", "ring=compactor instance=%s", fx_q(id));
-        fx_ring_refresh(m->ring, NULL);
-    }
-    fx_ring_snapshot_t *s = fx_ring_acquire(m->ring);
-    const char *accept = fx_http_req_header(req, "Accept");
-    if (accept && strstr(accept, "application/json")) {
-        fx_ring_render_json(m->ring, s, fx_now_ms(), &out);
-        fx_http_reply_buf(req, 200, "application/json", &out);
-    } else {
-        fx_ring_render_html(m->ring, s, fx_now_ms(), "Compactor ring", &out);
-        fx_http_reply_buf(req, 200, "text/html; charset=utf-8", &out);
-    }
-    fx_ring_release(m->ring, s);
-}
-
 /* --- the periodic thread ------------------------------------------------------------------- */
 
 /* Waits up to ns or until stop; returns true when stopping. */
@@ -284,19 +249,16 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     m->core = cp_new(bkt, &m->cfg, fx_app_limits(app), &m->metrics, &m->stop);
     m->ring = fx_app_ring(app, "compactor");
     fx_admin_add_ready(fx_app_admin(app), "compactor", ready, m);
-    return fx_http_route(fx_app_http(app), "/compactor/ring", FX_HTTP_GET | FX_HTTP_POST, 0,
-                         serve_ring, m, err);
+    /* POST forget=<id> removes a dead instance (its tenants move to the others). */
+    return fx_app_mount_ring_page(app, "compactor", "/compactor/ring", "Compactor ring", err);
 }
 
 static int run(fx_app_t *app, void *state, fx_err_t *err)
 {
     cpm_t *m = state;
-    const fx_ring_opts_t *ro = fx_app_ring_opts(app);
     char tokens[4096];
     snprintf(tokens, sizeof tokens, "%s/compactor-tokens", fx_app_data_path(app, "ring"));
-    fx_ring_lifecycler_options_t o = {fx_app_instance_id(app), fx_app_grpc_addr(app),
-                                      fx_app_http_addr(app), ro->instance_zone, (int)ro->num_tokens,
-                                      tokens, ro->heartbeat_period_ns / 1000000, ro->prefix};
+    fx_ring_lifecycler_options_t o = fx_app_lifecycler_options(app, tokens);
     if (!(m->lc = fx_ring_lifecycler_start(m->ring, &o, err)))
         return fx_err_prefix(err, "compactor ring");
     /* Nothing to load first: a compactor is ready at once. */

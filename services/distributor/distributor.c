@@ -59,10 +59,8 @@ static int run(fx_app_t *app, void *state, fx_err_t *err)
      * distributors; one process needs none. */
     if (d->opts.ring_global_limits && strcmp(fx_app_ring_opts(app)->store, "memory") != 0) {
         d->distributors = fx_app_ring(app, "distributor");
-        fx_ring_lifecycler_options_t o = {fx_app_instance_id(app), fx_app_grpc_addr(app),
-                                          fx_app_http_addr(app), fx_app_ring_opts(app)->instance_zone,
-                                          1, NULL, fx_app_ring_opts(app)->heartbeat_period_ns / 1000000,
-                                          fx_app_ring_opts(app)->prefix};
+        fx_ring_lifecycler_options_t o = fx_app_lifecycler_options(app, NULL);
+        o.ntokens = 1; /* membership only: nothing is sharded by this ring */
         d->lifecycler = fx_ring_lifecycler_start(d->distributors, &o, NULL);
         fx_ring_lifecycler_set_state(d->lifecycler, FX_RING_ACTIVE, NULL);
     }

@@ -111,12 +111,9 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
 static int run(fx_app_t *app, void *state, fx_err_t *err)
 {
     ing_t *ing = state;
-    const fx_ring_opts_t *ro = fx_app_ring_opts(app);
     char tokens[4096];
     snprintf(tokens, sizeof tokens, "%s/tokens", fx_app_data_path(app, "ring"));
-    fx_ring_lifecycler_options_t o = {fx_app_instance_id(app), fx_app_grpc_addr(app),
-                                      fx_app_http_addr(app), ro->instance_zone, (int)ro->num_tokens,
-                                      tokens, ro->heartbeat_period_ns / 1000000, ro->prefix};
+    fx_ring_lifecycler_options_t o = fx_app_lifecycler_options(app, tokens);
     ing->lifecycler = fx_ring_lifecycler_start(ing->ring, &o, err);
     /* The head is open and the RPC server serves: nothing left to wait for. */
     if (fx_ring_lifecycler_set_state(ing->lifecycler, FX_RING_ACTIVE, err) < 0)

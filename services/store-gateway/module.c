@@ -112,13 +112,10 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
 static int run(fx_app_t *app, void *state, fx_err_t *err)
 {
     sg_module_t *m = state;
-    const fx_ring_opts_t *ro = fx_app_ring_opts(app);
     char tokens[4096];
     /* Its own file: in -target=all the ingester keeps ring/tokens. */
     snprintf(tokens, sizeof tokens, "%s/tokens", fx_app_data_path(app, "store-gateway"));
-    fx_ring_lifecycler_options_t o = {fx_app_instance_id(app), fx_app_grpc_addr(app),
-                                      fx_app_http_addr(app), ro->instance_zone, (int)ro->num_tokens,
-                                      tokens, ro->heartbeat_period_ns / 1000000, ro->prefix};
+    fx_ring_lifecycler_options_t o = fx_app_lifecycler_options(app, tokens);
     fx_log_info("store-gateway starting", "bucket=%s source=%s replication_factor=%d",
                 fx_q(m->g->c.bucket->where), m->opts.block_source, m->g->c.replication_factor);
     return sg_start(m->g, &o, err);
