@@ -1,5 +1,6 @@
 /* jsonnum.c - JSON number grammar, exact integer conversion, float output. */
 #include "json/jsonnum.h"
+#include "core/core.h"
 #include "core/mem.h"
 
 #include <float.h>
@@ -271,8 +272,15 @@ void fx_json_put_double(fx_buf_t *b, double v, int is_float)
 
     double a = fabs(v);
     int sci = is_float ? ((float)a < 1e-6f || (float)a >= 1e21f) : (a < 1e-6 || a >= 1e21);
+    fx_float_put_digits(b, neg, dig, k, e10, sci, 1);
+}
+
+void fx_float_put_digits(fx_buf_t *b, int neg, const char *dig, size_t k, int e10, int sci,
+                         int exp_digits)
+{
     char o[64];
     size_t n = 0;
+    FX_ASSERT(sci || (e10 > -7 && e10 < 21)); /* o's size */
     if (neg)
         o[n++] = '-';
     if (sci) {
@@ -282,9 +290,9 @@ void fx_json_put_double(fx_buf_t *b, double v, int is_float)
             memcpy(o + n, dig + 1, k - 1);
             n += k - 1;
         }
-        n += (size_t)snprintf(o + n, sizeof o - n, "e%c%d", e10 < 0 ? '-' : '+', abs(e10));
+        n += (size_t)snprintf(o + n, sizeof o - n, "e%c%0*d", e10 < 0 ? '-' : '+', exp_digits,
+                              abs(e10));
     } else if (e10 >= 0) {
-        /* e10 <= 20 here, so at most 21 integer digits */
         for (int i = 0; i <= e10; i++)
             o[n++] = (size_t)i < k ? dig[i] : '0';
         if (k > (size_t)e10 + 1) {
@@ -293,7 +301,6 @@ void fx_json_put_double(fx_buf_t *b, double v, int is_float)
             n += k - (size_t)e10 - 1;
         }
     } else {
-        /* e10 >= -6 here */
         o[n++] = '0';
         o[n++] = '.';
         for (int i = -1; i > e10; i--)

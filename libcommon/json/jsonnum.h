@@ -46,6 +46,12 @@ void fx_json_put_double(fx_buf_t *b, double v, int is_float);
  * to dig (at most 17, not NUL-terminated), returns their count k and sets
  * *e10 so that |v| = d1.d2...dk x 10^e10. */
 size_t fx_float_digits(double v, int is_float, char dig[24], int *e10);
+/* Appends the number -?d1.d2...dk x 10^e10 (k <= 17 digits from
+ * fx_float_digits): with sci as d1[.d2...dk]e(+|-)X, the exponent having at
+ * least exp_digits digits; otherwise positionally (123.45, 0.00012), which
+ * needs -7 < e10 < 21. */
+void fx_float_put_digits(fx_buf_t *b, int neg, const char *dig, size_t k, int e10, int sci,
+                         int exp_digits);
 
 /* Writes the decimal digits of v at p (room for 20 bytes) and returns the end. */
 char *fx_json_u64(char *p, uint64_t v);

@@ -34,42 +34,10 @@ static void put_float(fx_buf_t *b, double v)
         return;
     }
 
-    char dig[24], o[48];
+    char dig[24];
     int e10;
-    size_t k = fx_float_digits(v, 0, dig, &e10), n = 0;
-    if (v < 0)
-        o[n++] = '-';
-    if (e10 < -4 || e10 >= 6) {
-        o[n++] = dig[0];
-        if (k > 1) {
-            o[n++] = '.';
-            memcpy(o + n, dig + 1, k - 1);
-            n += k - 1;
-        }
-        int e = abs(e10);
-        o[n++] = 'e';
-        o[n++] = e10 < 0 ? '-' : '+';
-        if (e >= 100)
-            o[n++] = (char)('0' + e / 100);
-        o[n++] = (char)('0' + e / 10 % 10);
-        o[n++] = (char)('0' + e % 10);
-    } else if (e10 >= 0) {
-        for (int i = 0; i <= e10; i++)
-            o[n++] = (size_t)i < k ? dig[i] : '0';
-        if (k > (size_t)e10 + 1) {
-            o[n++] = '.';
-            memcpy(o + n, dig + e10 + 1, k - (size_t)e10 - 1);
-            n += k - (size_t)e10 - 1;
-        }
-    } else {
-        o[n++] = '0';
-        o[n++] = '.';
-        for (int i = -1; i > e10; i--)
-            o[n++] = '0';
-        memcpy(o + n, dig, k);
-        n += k;
-    }
-    fx_buf_append(b, o, n);
+    size_t k = fx_float_digits(v, 0, dig, &e10);
+    fx_float_put_digits(b, v < 0, dig, k, e10, e10 < -4 || e10 >= 6, 2);
 }
 
 /* HELP text escapes '\' and newline; label values also '"'. */

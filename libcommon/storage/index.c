@@ -75,24 +75,15 @@ static roaring_bitmap_t *postings(const fx__index_t *x, uint32_t name, uint32_t 
 
 static void post_add(fx__index_t *x, uint32_t name, uint32_t value, uint32_t series)
 {
-    int inserted;
-    uint64_t *slot = fx_map64_put(&x->post_ix, (uint64_t)name << 32 | value, &inserted);
-    if (inserted) {
-        FX_GROW(x->post, x->cappost, x->npost + 1);
-        x->post[x->npost] = roaring_bitmap_create();
-        *slot = x->npost++;
-        uint64_t *ni = fx_map64_put(&x->name_ix, name, &inserted);
-        if (inserted) {
-            FX_GROW(x->names, x->capnames, x->nnames + 1);
-            memset(&x->names[x->nnames], 0, sizeof x->names[0]);
-            x->names[x->nnames].name = name;
-            *ni = x->nnames++;
-        }
-        fx__lname_t *ln = &x->names[*ni];
-        FX_GROW(ln->values, ln->cap, ln->nvalues + 1);
-        ln->values[ln->nvalues++] = value;
+    const uint64_t *slot = fx_map64_get(&x->post_ix, (uint64_t)name << 32 | value);
+    roaring_bitmap_t *b;
+    if (slot) {
+        b = x->post[*slot];
+    } else {
+        b = roaring_bitmap_create();
+        fx__index_put_postings(x, name, value, b);
     }
-    roaring_bitmap_add(x->post[*fx_map64_get(&x->post_ix, (uint64_t)name << 32 | value)], series);
+    roaring_bitmap_add(b, series);
 }
 
 uint32_t fx__index_add_series(fx__index_t *x, const fx_labels_t *l, uint64_t fp)
