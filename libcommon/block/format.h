@@ -190,10 +190,6 @@ typedef struct fx__wps {
     size_t nchunks, cap;
 } fx__wps_t;
 
-void fx__write_index(const fx__index_t *x, const fx__wps_t *wps, const char *tenant,
-                     const char *id, int64_t min_ns, int64_t max_ns, uint64_t profiles,
-                     uint64_t samples, int level, fx_buf_t *out);
-void fx__write_symbols(const fx__symbols_t *s, int level, fx_buf_t *out);
 
 /* The common tail of writing a block: builds everything in parent/.tmp-<id>
  * then renames it to parent/<id>. Profiles bytes are already in a file

@@ -34,9 +34,9 @@ static void put_str(fx_buf_t *b, const char *s, size_t n)
     fx_buf_append(b, s, n);
 }
 
-void fx__write_index(const fx__index_t *x, const fx__wps_t *wps, const char *tenant,
-                     const char *id, int64_t min_ns, int64_t max_ns, uint64_t profiles,
-                     uint64_t samples, int level, fx_buf_t *out)
+static void write_index(const fx__index_t *x, const fx__wps_t *wps, const char *tenant,
+                        const char *id, int64_t min_ns, int64_t max_ns, uint64_t profiles,
+                        uint64_t samples, int level, fx_buf_t *out)
 {
     fx__secw_t w;
     fx_buf_t b = FX_BUF_INIT;
@@ -120,7 +120,7 @@ void fx__write_index(const fx__index_t *x, const fx__wps_t *wps, const char *ten
 }
 
 /* Symbols: each table one part, stored column by column. */
-void fx__write_symbols(const fx__symbols_t *s, int level, fx_buf_t *out)
+static void write_symbols(const fx__symbols_t *s, int level, fx_buf_t *out)
 {
     fx__secw_t w;
     fx_buf_t b = FX_BUF_INIT;
@@ -543,14 +543,14 @@ int fx__bw_finish(fx__bwriter_t *w, const char *tenant, int level, const char (*
         strcpy(m.sources[0], w->id);
     }
 
-    fx__write_index(&w->idx, w->wps, tenant, w->id, w->min_ns, w->max_ns, w->profiles,
+    write_index(&w->idx, w->wps, tenant, w->id, w->min_ns, w->max_ns, w->profiles,
                     w->samples, w->o.zstd_level, &b);
     m.files[FX_BLOCK_INDEX].size = b.len;
     m.files[FX_BLOCK_INDEX].crc32 = fx__crc32(b.data, b.len);
     if ((rc = put_file(w, fx_block_file_name(FX_BLOCK_INDEX), b.data, b.len, err)))
         goto out;
     b.len = 0;
-    fx__write_symbols(&w->sym, w->o.zstd_level, &b);
+    write_symbols(&w->sym, w->o.zstd_level, &b);
     m.files[FX_BLOCK_SYMBOLS].size = b.len;
     m.files[FX_BLOCK_SYMBOLS].crc32 = fx__crc32(b.data, b.len);
     if ((rc = put_file(w, fx_block_file_name(FX_BLOCK_SYMBOLS), b.data, b.len, err)))

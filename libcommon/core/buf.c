@@ -83,18 +83,6 @@ void fx_buf_svarint(fx_buf_t *b, int64_t v)
     fx_buf_uvarint(b, fx_zigzag(v));
 }
 
-void fx_buf_u32be(fx_buf_t *b, uint32_t v)
-{
-    uint8_t p[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    fx_buf_append(b, p, 4);
-}
-
-void fx_buf_u64be(fx_buf_t *b, uint64_t v)
-{
-    fx_buf_u32be(b, (uint32_t)(v >> 32));
-    fx_buf_u32be(b, (uint32_t)v);
-}
-
 void fx_buf_json_str(fx_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -25,8 +25,6 @@ void fx_buf_puts(fx_buf_t *b, const char *s);
 void fx_buf_printf(fx_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fx_buf_uvarint(fx_buf_t *b, uint64_t v);
 void fx_buf_svarint(fx_buf_t *b, int64_t v); /* zigzag */
-void fx_buf_u32be(fx_buf_t *b, uint32_t v);
-void fx_buf_u64be(fx_buf_t *b, uint64_t v);
 /* Appends s as a JSON string literal (with quotes, escaped). */
 void fx_buf_json_str(fx_buf_t *b, const char *s, size_t n);
 /* NUL-terminates without changing len; returns data as a C string. */

@@ -63,13 +63,6 @@ void fx_map64_free(fx_map64_t *m)
     memset(m, 0, sizeof *m);
 }
 
-void fx_map64_clear(fx_map64_t *m)
-{
-    if (m->keys)
-        memset(m->keys, 0xff, m->cap * sizeof *m->keys);
-    m->len = 0;
-}
-
 static void rehash(fx_map64_t *m, size_t cap)
 {
     uint64_t *ok = m->keys, *ov = m->vals;

@@ -39,7 +39,6 @@ typedef struct fx_map64 {
 
 void fx_map64_init(fx_map64_t *m);
 void fx_map64_free(fx_map64_t *m);
-void fx_map64_clear(fx_map64_t *m);
 /* Returns a pointer to the value slot for key, inserting (value 0) if
  * absent; *inserted tells which. The pointer is valid until the next put. */
 uint64_t *fx_map64_put(fx_map64_t *m, uint64_t key, int *inserted);

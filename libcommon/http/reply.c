@@ -98,11 +98,6 @@ void fx_http_add_header(fx_http_req_t *req, const char *name, const char *value)
     evhttp_add_header(evhttp_request_get_output_headers(fx__req(req)->ev), name, value);
 }
 
-int fx_http_replied(const fx_http_req_t *req)
-{
-    return fx__req(req)->status != 0;
-}
-
 /* Already-compressed formats gain nothing from gzip. */
 static int compressible(const char *ct)
 {

@@ -208,7 +208,4 @@ void fx_http_reply_err(fx_http_req_t *req, const fx_err_t *err);
 void fx_http_reply_error_status(fx_http_req_t *req, int status, const char *code_name,
                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* 1 once the handler has replied. */
-int fx_http_replied(const fx_http_req_t *req);
-
 #endif

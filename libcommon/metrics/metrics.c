@@ -458,16 +458,6 @@ void fx_gauge_add(fx_gauge_t *g, double v)
     atomic_add_double(&g->s.a, v);
 }
 
-void fx_gauge_inc(fx_gauge_t *g)
-{
-    atomic_add_double(&g->s.a, 1);
-}
-
-void fx_gauge_dec(fx_gauge_t *g)
-{
-    atomic_add_double(&g->s.a, -1);
-}
-
 double fx_gauge_value(const fx_gauge_t *g)
 {
     return load_double(&g->s.a);
@@ -477,11 +467,6 @@ fx_gauge_vec_t *fx_gauge_vec(fx_registry_t *r, const char *name, const char *hel
                              const char *labels)
 {
     return (fx_gauge_vec_t *)family(r, name, help, FX_METRIC_GAUGE, labels, NULL, 0, NULL, NULL);
-}
-
-fx_gauge_t *fx_gauge_vec_getv(fx_gauge_vec_t *v, const char *const *values)
-{
-    return (fx_gauge_t *)series_get(&v->f, values);
 }
 
 fx_gauge_t *fx_gauge_vec_get(fx_gauge_vec_t *v, ...)
@@ -532,11 +517,6 @@ fx_histogram_vec_t *fx_histogram_vec(fx_registry_t *r, const char *name, const c
 {
     return (fx_histogram_vec_t *)family(r, name, help, FX_METRIC_HISTOGRAM, labels, buckets, n,
                                         NULL, NULL);
-}
-
-fx_histogram_t *fx_histogram_vec_getv(fx_histogram_vec_t *v, const char *const *values)
-{
-    return (fx_histogram_t *)series_get(&v->f, values);
 }
 
 fx_histogram_t *fx_histogram_vec_get(fx_histogram_vec_t *v, ...)

@@ -84,14 +84,11 @@ fx_counter_t *fx_counter_vec_getv(fx_counter_vec_t *v, const char *const *values
 fx_gauge_t *fx_gauge(fx_registry_t *r, const char *name, const char *help);
 void fx_gauge_set(fx_gauge_t *g, double v);
 void fx_gauge_add(fx_gauge_t *g, double v);
-void fx_gauge_inc(fx_gauge_t *g);
-void fx_gauge_dec(fx_gauge_t *g);
 double fx_gauge_value(const fx_gauge_t *g);
 
 fx_gauge_vec_t *fx_gauge_vec(fx_registry_t *r, const char *name, const char *help,
                              const char *labels);
 fx_gauge_t *fx_gauge_vec_get(fx_gauge_vec_t *v, ...);
-fx_gauge_t *fx_gauge_vec_getv(fx_gauge_vec_t *v, const char *const *values);
 
 /* Value computed at scrape time: fn(ctx, &value) returns 0 to report value,
  * non-zero to leave the metric out of this scrape. fn runs on the scraping
@@ -119,7 +116,6 @@ void fx_histogram_observe(fx_histogram_t *h, double v);
 fx_histogram_vec_t *fx_histogram_vec(fx_registry_t *r, const char *name, const char *help,
                                      const double *buckets, size_t n, const char *labels);
 fx_histogram_t *fx_histogram_vec_get(fx_histogram_vec_t *v, ...);
-fx_histogram_t *fx_histogram_vec_getv(fx_histogram_vec_t *v, const char *const *values);
 
 /* Fills out[0..n) with start * factor^i (start > 0, factor > 1). */
 void fx_metrics_exp_buckets(double start, double factor, size_t n, double *out);

@@ -342,7 +342,8 @@ static CURLcode attempt(s3_bucket_t *b, s3_req_t *r, const char *url, const char
     return cc;
 }
 
-const char *fx__s3_name(const s3_bucket_t *b, const char *key, char *buf, size_t n)
+/* "s3://bucket/key" (or "s3://bucket") into buf. */
+static const char *s3_name(const s3_bucket_t *b, const char *key, char *buf, size_t n)
 {
     if (key)
         snprintf(buf, n, "s3://%s/%s", b->bucket, key);
@@ -397,7 +398,7 @@ int fx__s3_exec(s3_bucket_t *b, s3_req_t *r, fx_err_t *err)
     size_t out_base = r->out ? r->out->len : 0;
     int rc = FX_OK;
 
-    fx__s3_name(b, r->key, name, sizeof name);
+    s3_name(b, r->key, name, sizeof name);
     fx_sha256_hex(r->body, r->body_len, phash);
     fx_buf_puts(&path, b->path_base);
     if (r->key) {

@@ -59,8 +59,6 @@ typedef struct s3_req {
  * FX_E* code with err saying which op on which key failed and why. */
 int fx__s3_exec(s3_bucket_t *b, s3_req_t *r, fx_err_t *err);
 
-/* "s3://bucket/key" (or "s3://bucket") into buf. */
-const char *fx__s3_name(const s3_bucket_t *b, const char *key, char *buf, size_t n);
 
 void fx__s3_pool_free(s3_bucket_t *b);
 

@@ -199,13 +199,6 @@ static void free_headers(hdr_t *h, size_t n)
     free(h);
 }
 
-void fx_sigv4_canonical_request(const fx_sigv4_req_t *r, fx_buf_t *out)
-{
-    hdr_t *h = sorted_headers(r);
-    canonical_request(r, h, out);
-    free_headers(h, r->nheaders);
-}
-
 void fx_sigv4_amz_date(time_t t, char out[17])
 {
     struct tm tm;

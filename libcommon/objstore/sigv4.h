@@ -59,9 +59,6 @@ void fx_sigv4_uri_encode(const char *s, size_t n, bool keep_slash, fx_buf_t *out
  * same text is a valid URL query, so callers send exactly what was signed. */
 void fx_sigv4_canonical_query(const fx_sigv4_kv_t *q, size_t n, fx_buf_t *out);
 
-/* Appends the canonical request of r. */
-void fx_sigv4_canonical_request(const fx_sigv4_req_t *r, fx_buf_t *out);
-
 /* Writes "YYYYMMDDTHHMMSSZ" for t (UTC) into out. */
 void fx_sigv4_amz_date(time_t t, char out[17]);
 

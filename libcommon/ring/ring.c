@@ -334,11 +334,6 @@ const char *fx_ring_name(const fx_ring_t *r)
     return r->name;
 }
 
-int64_t fx_ring_heartbeat_timeout(const fx_ring_t *r)
-{
-    return r->timeout_ms;
-}
-
 fx_kv_t *fx_ring_kv(const fx_ring_t *r)
 {
     return r->kv;

@@ -66,7 +66,6 @@ typedef struct fx_ring fx_ring_t;
 fx_ring_t *fx_ring_new(fx_kv_t *kv, const char *name, const fx_ring_options_t *opt, fx_err_t *err);
 void fx_ring_free(fx_ring_t *r);
 const char *fx_ring_name(const fx_ring_t *r);
-int64_t fx_ring_heartbeat_timeout(const fx_ring_t *r);
 fx_kv_t *fx_ring_kv(const fx_ring_t *r);
 /* Re-reads every instance from the KV (watch events already do this; use
  * after the KV was unreachable, or in tests). */

@@ -40,7 +40,7 @@ static int db_err(fx_err_t *err, int code, char *e, const char *what)
 
 /* --- keys ------------------------------------------------------------------------- */
 
-void fx__sym_key(uint8_t *k, uint32_t tenant, int kind, uint32_t first)
+static void sym_key(uint8_t *k, uint32_t tenant, int kind, uint32_t first)
 {
     uint8_t *p = k;
     for (int i = 3; i >= 0; i--)
@@ -637,7 +637,7 @@ static void put_chunk(fx_head_t *h, rocksdb_writebatch_t *wb, uint32_t tenant, i
                       size_t from, fx_buf_t *val)
 {
     uint8_t k[FX__SYM_KEY_LEN];
-    fx__sym_key(k, tenant, kind, (uint32_t)from);
+    sym_key(k, tenant, kind, (uint32_t)from);
     rocksdb_writebatch_put_cf(wb, h->cf[FX__CF_SYMBOLS], (const char *)k, sizeof k,
                               (const char *)val->data, val->len);
     val->len = 0;

@@ -70,7 +70,6 @@ fx__tenant_t *fx__tenant_get(fx_head_t *h, const char *name, int create);
 #define FX__SYM_KEY_LEN 9
 #define FX__ROW_KEY_LEN 32
 #define FX__ROW_PREFIX_LEN 8
-void fx__sym_key(uint8_t *k, uint32_t tenant, int kind, uint32_t first);
 void fx__row_key(uint8_t *k, uint32_t tenant, uint32_t pseries, int64_t ts_ns, const uint8_t id[16]);
 static inline int64_t fx__row_key_ts(const uint8_t *k)
 {
