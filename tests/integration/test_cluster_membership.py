@@ -177,6 +177,8 @@ class Membership(ClusterTestCase):
             self.assertGreater(load.done() - down_at, 10, "pushes stalled while etcd was down")
             for node in c.queriers + c.distributors:
                 ring = c.ring(via=node)
+                # Every ingester still there (an emptied ring would pass all()).
+                self.assertEqual(sorted(ring), sorted(i.name for i in c.ingesters), node.name)
                 self.assertTrue(all(i["healthy"] for i in ring.values()), (node.name, ring))
             # An ingester started now cannot register: not ready.
             late = c.add_ingester(wait=False)
