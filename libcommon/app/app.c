@@ -95,7 +95,7 @@ static const fx_opt_t ring_opts[] = {
      NULL, 0},
 };
 
-static const fx_opt_table_t ring_table = {"Ring", NULL, ring_opts, FX_ARRAY_LEN(ring_opts)};
+const fx_opt_table_t fx_app_ring_table = {"Ring", NULL, ring_opts, FX_ARRAY_LEN(ring_opts)};
 
 /* --- accessors --------------------------------------------------------------- */
 
@@ -103,9 +103,7 @@ fx_http_server_t *fx_app_http(fx_app_t *app) { return app->http; }
 fx_rpc_server_t *fx_app_rpc(fx_app_t *app) { return app->rpc; }
 fx_admin_t *fx_app_admin(fx_app_t *app) { return app->admin; }
 fx_rpc_pool_t *fx_app_pool(fx_app_t *app) { return app->pool; }
-const fx_process_opts_t *fx_app_process(fx_app_t *app) { return &app->proc; }
 const fx_limits_registry_t *fx_app_limits(fx_app_t *app) { return app->limits; }
-fx_kv_t *fx_app_kv(fx_app_t *app) { return app->kv; }
 const fx_ring_opts_t *fx_app_ring_opts(fx_app_t *app) { return &app->ring; }
 const char *fx_app_instance_id(fx_app_t *app) { return app->instance_id; }
 const char *fx_app_grpc_addr(fx_app_t *app) { return app->grpc_addr; }
@@ -403,7 +401,7 @@ int fx_app_main(int argc, char **argv, const char *prog, const fx_module_t *cons
     fx_process_opts_register(app->cfg, &app->proc);
     app->limits = fx_limits_registry_new();
     fx_limits_register(app->cfg, app->limits);
-    fx_config_add(app->cfg, &ring_table, &app->ring);
+    fx_config_add(app->cfg, &fx_app_ring_table, &app->ring);
     fx_objstore_register(app->cfg, &app->storage);
     pthread_mutex_init(&app->bucket_mu, NULL);
     for (size_t i = 0; i < nmodules; i++) {

@@ -61,12 +61,9 @@ fx_http_server_t *fx_app_http(fx_app_t *app);
 fx_rpc_server_t *fx_app_rpc(fx_app_t *app);
 fx_admin_t *fx_app_admin(fx_app_t *app);
 fx_rpc_pool_t *fx_app_pool(fx_app_t *app);
-const fx_process_opts_t *fx_app_process(fx_app_t *app);
 const fx_limits_registry_t *fx_app_limits(fx_app_t *app);
 /* True when -target includes name. */
 bool fx_app_runs(fx_app_t *app, const char *name);
-/* The ring KV store chosen by -ring.store. */
-fx_kv_t *fx_app_kv(fx_app_t *app);
 /* The shared view of ring `name` ("ingester", "distributor", ...), created on
  * first use and freed with the app. */
 fx_ring_t *fx_app_ring(fx_app_t *app, const char *name);
@@ -87,6 +84,9 @@ typedef struct fx_ring_opts {
     int64_t store_gateway_rf;   /* store-gateways serving each block */
 } fx_ring_opts_t;
 const fx_ring_opts_t *fx_app_ring_opts(fx_app_t *app);
+/* The -ring.* options table (over an fx_ring_opts_t), for the generated
+ * configuration reference. */
+extern const fx_opt_table_t fx_app_ring_table;
 /* Store-gateways serving each block (-store-gateway.sharding-ring.replication-factor). */
 int fx_app_store_gateway_rf(fx_app_t *app);
 /* Effective replication factor. */

@@ -16,7 +16,7 @@
 static const fx_opt_t process_opts[] = {
     {"target", NULL, FX_OPT_LIST, OFF(target), "all",
      "Comma-separated list of modules to run in this process: all, distributor, ingester, "
-     "querier, store-gateway. \"all\" runs the single-process mode.",
+     "querier, store-gateway, compactor. \"all\" runs the single-process mode.",
      0, 0, NULL, 0},
     {"server.http-listen-address", NULL, FX_OPT_STRING, OFF(http_listen_address), "",
      "HTTP listen address (public API, UI, admin pages); empty means all interfaces.", 0, 0,
