@@ -164,6 +164,20 @@ static void plan(qr_t *q, int64_t start, int64_t end, int64_t align, qr_results_
         add_targets(q, QR_GATEWAYS, start, end < boundary ? end : boundary - 1, out);
 }
 
+/* Releases what result slot r holds. */
+static void slot_free(qr_result_t *r)
+{
+    fx_arena_free(&r->arena);
+    free((char *)r->addr);
+}
+
+/* Moves slot i of out down to slot k (k <= i). */
+static void slot_move(qr_results_t *out, size_t k, size_t i)
+{
+    out->v[k] = out->v[i];
+    out->v[k].arena.pb.allocator_data = &out->v[k].arena; /* see add_targets */
+}
+
 /* Fails if more members of a group failed than replication tolerates;
  * otherwise drops the failed slots so callers only see answers. */
 static int settle(qr_t *q, qr_results_t *out, fx_err_t *err)
@@ -188,13 +202,10 @@ static int settle(qr_t *q, qr_results_t *out, fx_err_t *err)
         if (out->v[i].rc < 0) {
             fx_log_warn("query tolerates a failed store", "addr=%s err=%s", out->v[i].addr,
                         fx_q(out->v[i].err.msg));
-            fx_arena_free(&out->v[i].arena);
-            free((char *)out->v[i].addr);
+            slot_free(&out->v[i]);
             continue;
         }
-        out->v[k] = out->v[i];
-        out->v[k].arena.pb.allocator_data = &out->v[k].arena; /* see add_targets */
-        k++;
+        slot_move(out, k++, i);
     }
     out->n = k;
     return FX_OK;
@@ -215,10 +226,8 @@ int qr_fanout(qr_t *q, const char *tenant, const char *method, int64_t start, in
 
 void qr_results_free(qr_results_t *r)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        fx_arena_free(&r->v[i].arena);
-        free((char *)r->v[i].addr);
-    }
+    for (size_t i = 0; i < r->n; i++)
+        slot_free(&r->v[i]);
     free(r->v);
     r->v = NULL;
     r->n = 0;
@@ -314,12 +323,100 @@ static int needs_dedup(qr_t *q, const qr_results_t *t)
     return fx_app_replication_factor(q->app) > 1;
 }
 
+/* Adds the keys every store listed to t, each with the stores holding it. */
+static void collect_keys(const qr_results_t *keys, keytab_t *t)
+{
+    for (size_t i = 0; i < keys->n; i++) {
+        const Ingester__V1__ProfileKeys *k = (const Ingester__V1__ProfileKeys *)keys->v[i].resp;
+        if (k->n_time_ns != k->n_fingerprints || k->ids.len != k->n_fingerprints * 16)
+            continue; /* malformed answer: this store provides nothing */
+        for (size_t j = 0; j < k->n_fingerprints; j++) {
+            pkey_t key;
+            memset(&key, 0, sizeof key);
+            key.fingerprint = k->fingerprints[j];
+            key.time_ns = k->time_ns[j];
+            memcpy(key.id, k->ids.data + j * 16, 16);
+            keytab_add(t, &key, i);
+        }
+    }
+}
+
+/* Assigns each key of t to its least-loaded holder among nstores:
+ * owner[key] is the store, load[store] counts its keys. */
+static void assign_keys(const keytab_t *t, size_t nstores, size_t *load, uint32_t *owner)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        size_t best = SIZE_MAX;
+        for (size_t h = 0; h < nstores && h < 64; h++)
+            if ((t->holders[i] >> h & 1) && (best == SIZE_MAX || load[h] < load[best]))
+                best = h;
+        if (best == SIZE_MAX)
+            best = 0; /* unreachable: every key came from some holder */
+        owner[i] = (uint32_t)best;
+        load[best]++;
+    }
+}
+
+/* The n keys of t assigned to store h, as an `only` list; its arrays are
+ * the caller's (only_free). */
+static void only_keys(const keytab_t *t, const uint32_t *owner, size_t h, size_t n,
+                      Ingester__V1__ProfileKeys *o)
+{
+    ingester__v1__profile_keys__init(o);
+    o->fingerprints = fx_malloc(n * sizeof *o->fingerprints);
+    o->time_ns = fx_malloc(n * sizeof *o->time_ns);
+    o->ids.data = fx_malloc(n * 16);
+    for (size_t i = 0; i < t->n; i++) {
+        if (owner[i] != h)
+            continue;
+        size_t k = o->n_fingerprints++;
+        o->fingerprints[k] = t->keys[i].fingerprint;
+        o->time_ns[k] = t->keys[i].time_ns;
+        memcpy(o->ids.data + k * 16, t->keys[i].id, 16);
+    }
+    o->n_time_ns = o->n_fingerprints;
+    o->ids.len = o->n_fingerprints * 16;
+}
+
+static void only_free(Ingester__V1__ProfileKeys *o)
+{
+    free(o->fingerprints);
+    free(o->time_ns);
+    free(o->ids.data);
+}
+
+/* After phase 2: keeps the answers of the stores that took part (reqs[h]
+ * set). Any of them failing fails the select: it just listed its keys, so
+ * failing now loses them. */
+static int keep_merged(qr_results_t *out, const ProtobufCMessage *const *reqs, fx_err_t *err)
+{
+    size_t k = 0;
+    int rc = FX_OK;
+    for (size_t h = 0; h < out->n; h++) {
+        if (!reqs[h]) {
+            slot_free(&out->v[h]);
+            continue;
+        }
+        if (out->v[h].rc < 0 && rc == FX_OK) {
+            rc = out->v[h].rc;
+            *err = out->v[h].err;
+        }
+        slot_move(out, k++, h);
+    }
+    out->n = k;
+    return rc;
+}
+
 int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
                      Ingester__V1__SelectRequest *sel, int64_t align_ms, qr_make_req_fn make_req,
                      void *ctx, const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out,
                      fx_err_t *err)
 {
     qr_results_t keys;
+    keytab_t t = {0};
+    size_t *load = NULL, nonly = 0;
+    uint32_t *owner = NULL;
+    Ingester__V1__ProfileKeys *only = NULL;
     int rc;
 
     plan(q, sel->start, sel->end, align_ms, &keys);
@@ -339,55 +436,30 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
         }
         run_all(q, tenant, method, reqs, resp_desc, &keys);
         *out = keys;
-        free(reqs);
+        memset(&keys, 0, sizeof keys); /* now out's */
         rc = settle(q, out, err);
-        free(sels);
-        return rc;
+        goto done;
     }
     /* Phase 1: every store lists the profiles it would use. */
     for (size_t i = 0; i < keys.n; i++)
         reqs[i] = &sels[i].base;
     run_all(q, tenant, "SelectProfileKeys", reqs, &ingester__v1__profile_keys__descriptor, &keys);
-    free(reqs);
     if ((rc = settle(q, &keys, err)) < 0) {
-        qr_results_free(&keys);
-        free(sels);
         memset(out, 0, sizeof *out);
-        return rc;
+        goto done;
     }
     per_target(sel, &keys, sels); /* settle dropped failed slots */
-    keytab_t t = {0};
-    for (size_t i = 0; i < keys.n; i++) {
-        const Ingester__V1__ProfileKeys *k = (const Ingester__V1__ProfileKeys *)keys.v[i].resp;
-        if (k->n_time_ns != k->n_fingerprints || k->ids.len != k->n_fingerprints * 16)
-            continue; /* malformed answer: this store provides nothing */
-        for (size_t j = 0; j < k->n_fingerprints; j++) {
-            pkey_t key;
-            memset(&key, 0, sizeof key);
-            key.fingerprint = k->fingerprints[j];
-            key.time_ns = k->time_ns[j];
-            memcpy(key.id, k->ids.data + j * 16, 16);
-            keytab_add(&t, &key, i);
-        }
-    }
-    /* Assign each key to its least-loaded holder. */
-    size_t *load = fx_calloc(keys.n + 1, sizeof *load);
-    uint32_t *owner = fx_malloc((t.n + 1) * sizeof *owner);
-    for (size_t i = 0; i < t.n; i++) {
-        size_t best = SIZE_MAX;
-        for (size_t h = 0; h < keys.n && h < 64; h++)
-            if ((t.holders[i] >> h & 1) && (best == SIZE_MAX || load[h] < load[best]))
-                best = h;
-        if (best == SIZE_MAX)
-            best = 0; /* unreachable: every key came from some holder */
-        owner[i] = (uint32_t)best;
-        load[best]++;
-    }
+    collect_keys(&keys, &t);
+    load = fx_calloc(keys.n + 1, sizeof *load);
+    owner = fx_malloc((t.n + 1) * sizeof *owner);
+    assign_keys(&t, keys.n, load, owner);
+
     /* Phase 2: each store merges exactly its assigned profiles. */
     out->n = keys.n;
     out->v = fx_calloc(keys.n + 1, sizeof *out->v);
-    reqs = fx_calloc(keys.n + 1, sizeof *reqs);
-    Ingester__V1__ProfileKeys *only = fx_calloc(keys.n + 1, sizeof *only);
+    memset(reqs, 0, (keys.n + 1) * sizeof *reqs);
+    only = fx_calloc(keys.n + 1, sizeof *only);
+    nonly = keys.n;
     size_t merging = 0;
     for (size_t h = 0; h < keys.n; h++)
         merging += load[h] > 0;
@@ -398,52 +470,18 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
         out->v[h].end = keys.v[h].end;
         fx_arena_init(&out->v[h].arena);
         if (!load[h])
-            continue;
-        Ingester__V1__ProfileKeys *o = &only[h];
-        ingester__v1__profile_keys__init(o);
-        o->fingerprints = fx_malloc(load[h] * sizeof *o->fingerprints);
-        o->time_ns = fx_malloc(load[h] * sizeof *o->time_ns);
-        o->ids.data = fx_malloc(load[h] * 16);
-        for (size_t i = 0; i < t.n; i++) {
-            if (owner[i] != h)
-                continue;
-            size_t n = o->n_fingerprints++;
-            o->fingerprints[n] = t.keys[i].fingerprint;
-            o->time_ns[n] = t.keys[i].time_ns;
-            memcpy(o->ids.data + n * 16, t.keys[i].id, 16);
-        }
-        o->n_time_ns = o->n_fingerprints;
-        o->ids.len = o->n_fingerprints * 16;
-        sels[h].only = o;
+            continue; /* nothing assigned: takes no part */
+        only_keys(&t, owner, h, load[h], &only[h]);
+        sels[h].only = &only[h];
         if (merging > 1)
             sels[h].max_nodes = 0;
         reqs[h] = make_req(ctx, &sels[h]);
     }
     run_all(q, tenant, method, reqs, resp_desc, out);
-    /* Stores with nothing assigned took no part. */
-    size_t k = 0;
-    rc = FX_OK;
-    for (size_t h = 0; h < out->n; h++) {
-        if (!reqs[h]) {
-            fx_arena_free(&out->v[h].arena);
-            free((char *)out->v[h].addr);
-            continue;
-        }
-        if (out->v[h].rc < 0 && rc == FX_OK) {
-            /* It just listed its keys: failing now loses them; report it. */
-            rc = out->v[h].rc;
-            *err = out->v[h].err;
-        }
-        out->v[k] = out->v[h];
-        out->v[k].arena.pb.allocator_data = &out->v[k].arena; /* see add_targets */
-        k++;
-    }
-    out->n = k;
-    for (size_t h = 0; h < keys.n; h++) {
-        free(only[h].fingerprints);
-        free(only[h].time_ns);
-        free(only[h].ids.data);
-    }
+    rc = keep_merged(out, reqs, err);
+done:
+    for (size_t h = 0; h < nonly; h++)
+        only_free(&only[h]);
     free(only);
     free(sels);
     free(reqs);
