@@ -154,7 +154,7 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
                               (size_t)lim->max_label_name_length,
                               (size_t)lim->max_label_value_length, lim->disable_label_sanitization};
     write_batch_t batch;
-    write_batch_init(&batch, a);
+    write_batch_init(&batch);
     int64_t now = fx_now_ns();
     for (size_t i = 0; i < n; i++) {
         dist_profile_t *p = &profiles[i];
@@ -170,6 +170,7 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
             if ((rc = fx_labels_validate(l, &llim, a, err)) < 0)
                 goto out;
             Ingester__V1__SeriesProfile *sp = fx_arena_alloc(a, sizeof *sp);
+            uint8_t *owned = NULL;
             ingester__v1__series_profile__init(sp);
             sp->n_labels = l->len;
             sp->labels = to_pairs(l, a);
@@ -178,18 +179,15 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
                 sp->pprof.data = (uint8_t *)p->plain;
                 sp->pprof.len = p->plain_len;
             } else {
+                /* The batch takes the encoded bytes as they are (no copy). */
                 fx_buf_t enc = FX_BUF_INIT;
                 fx_pprof_encode_opts_t o = {groups[g].samples, groups[g].nsamples, split_keep_label, NULL};
                 fx_pprof_encode(&p->pprof, whole ? NULL : &o, &enc);
-                uint8_t *copy = fx_arena_alloc(a, enc.len + 1);
-                memcpy(copy, enc.data, enc.len);
-                sp->pprof.data = copy;
-                sp->pprof.len = enc.len;
-                fx_buf_free(&enc);
+                sp->pprof.data = owned = fx_buf_steal(&enc, &sp->pprof.len);
             }
             new_uuid(a, &sp->id);
             sp->time_nanos = p->pprof.time_nanos;
-            write_batch_add(&batch, sp, fx_labels_token(tenant, l));
+            write_batch_add(&batch, sp, fx_labels_token(tenant, l), owned);
         }
     }
     rc = write_batch_send(d, tenant, &batch, err);

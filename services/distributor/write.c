@@ -8,22 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-void write_batch_init(write_batch_t *b, fx_arena_t *a)
+void write_batch_init(write_batch_t *b)
 {
-    (void)a;
     memset(b, 0, sizeof *b);
 }
 
-void write_batch_add(write_batch_t *b, Ingester__V1__SeriesProfile *sp, uint32_t token)
+void write_batch_add(write_batch_t *b, Ingester__V1__SeriesProfile *sp, uint32_t token,
+                     uint8_t *owned)
 {
     FX_GROW(b->items, b->cap, b->n + 1);
-    b->items[b->n].sp = sp;
-    b->items[b->n].token = token;
-    b->n++;
+    b->items[b->n++] = (write_item_t){sp, token, owned};
 }
 
 void write_batch_free(write_batch_t *b)
 {
+    for (size_t i = 0; i < b->n; i++)
+        free(b->items[i].owned);
     free(b->items);
     memset(b, 0, sizeof *b);
 }

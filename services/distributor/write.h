@@ -15,6 +15,7 @@
 typedef struct write_item {
     Ingester__V1__SeriesProfile *sp;
     uint32_t token;
+    uint8_t *owned;      /* heap bytes sp->pprof points at (re-encoded), or NULL */
 } write_item_t;
 
 typedef struct write_batch {
@@ -22,8 +23,13 @@ typedef struct write_batch {
     size_t n, cap;
 } write_batch_t;
 
-void write_batch_init(write_batch_t *b, fx_arena_t *a);
-void write_batch_add(write_batch_t *b, Ingester__V1__SeriesProfile *sp, uint32_t token);
+void write_batch_init(write_batch_t *b);
+/* Adds sp (borrowed: it must live until write_batch_send returns) with its
+ * ring token. owned, if not NULL, is heap memory the batch frees (the
+ * re-encoded pprof sp points at). */
+void write_batch_add(write_batch_t *b, Ingester__V1__SeriesProfile *sp, uint32_t token,
+                     uint8_t *owned);
+/* Frees the batch's items and the memory they own. */
 void write_batch_free(write_batch_t *b);
 /* Sends the batch; FX_OK once every profile reached quorum. */
 int write_batch_send(dist_t *d, const char *tenant, write_batch_t *b, fx_err_t *err);
