@@ -606,7 +606,7 @@ static void lg_report_disk(const char *data_dir, uint64_t samples, uint64_t valu
                (double)(fx_mono_ns() - t) / 1e9, (double)tot / 1e6, (double)tot / (double)samples,
                (double)tot / (double)values, (double)du.profiles / 1e6, (double)du.symbols / 1e6);
         printf("=> %s_storage_bytes_per_sample=%.2f bytes_per_value=%.2f (after compaction; %.2f "
-               "after flush; %.2f as left, WAL uncompressed)\n", tag, (double)tot / (double)samples,
+               "after flush; %.2f as left, rows still in the WAL)\n", tag, (double)tot / (double)samples,
                (double)tot / (double)values,
                (double)(fl.profiles + fl.symbols + fl.meta + fl.wal) / (double)samples,
                (double)(d.sst + d.wal) / (double)samples);

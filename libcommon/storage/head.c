@@ -26,6 +26,7 @@ static const char *const cf_names[FX__NCF] = {"default", "symbols", "profiles"};
 void fx_head_options_default(fx_head_options_t *o)
 {
     o->sync = 1;
+    o->wal_compression = 1;
     o->block_cache_bytes = 64u << 20;
     o->write_buffer_bytes = 64u << 20;
 }
@@ -291,6 +292,11 @@ int fx_head_open(const char *dir, const fx_head_options_t *opts, fx_head_t **out
     rocksdb_options_set_keep_log_file_num(h->dbopts, 3);
     rocksdb_options_set_max_log_file_size(h->dbopts, 8u << 20);
     rocksdb_options_set_max_total_wal_size(h->dbopts, 512u << 20);
+    /* Rows sit in the WAL until a memtable flush (64 MiB): compressed, the
+     * head's footprint stays near the SST figure between flushes instead of
+     * 2-3x above it, for little CPU (rows are small next to the pprof bytes). */
+    if (h->opts.wal_compression)
+        rocksdb_options_set_wal_compression(h->dbopts, rocksdb_zstd_compression);
     /* kPointInTimeRecovery: replay the WAL up to a torn tail, which is
      * exactly the set of completed (and so possibly acknowledged) batches. */
     rocksdb_options_set_wal_recovery_mode(h->dbopts, 2);

@@ -35,6 +35,7 @@ typedef struct fx_head fx_head_t;
 
 typedef struct fx_head_options {
     int sync;                   /* fsync the WAL before an append returns (default 1) */
+    int wal_compression;        /* zstd-compress WAL records (default 1) */
     size_t block_cache_bytes;   /* RocksDB block cache (default 64 MiB) */
     size_t write_buffer_bytes;  /* memtable size of the profile column family (default 64 MiB) */
 } fx_head_options_t;

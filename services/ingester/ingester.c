@@ -12,6 +12,9 @@ static const fx_opt_t opts[] = {
     {"ingester.wal-sync", NULL, FX_OPT_BOOL, offsetof(ing_opts_t, wal_sync), "true",
      "Acknowledge a push only after its WAL record is fsynced (off: after it is written to "
      "the OS, which survives a process crash but not a machine crash).", 0, 0, NULL, 0},
+    {"ingester.wal-compression", NULL, FX_OPT_BOOL, offsetof(ing_opts_t, wal_compression), "true",
+     "Compress WAL records with zstd: the head takes about half the disk between memtable "
+     "flushes for a few percent more CPU.", 0, 0, NULL, 0},
     {"ingester.block-cache-size", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, block_cache_bytes),
      "64MiB", "RocksDB block cache of the head.", 0, 0, NULL, 0},
     {"ingester.max-block-duration", NULL, FX_OPT_DURATION, offsetof(ing_opts_t, max_block_duration_ns),
@@ -92,6 +95,7 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     ing->app = app;
     fx_head_options_default(&ho);
     ho.sync = ing->opts.wal_sync;
+    ho.wal_compression = ing->opts.wal_compression;
     ho.block_cache_bytes = (size_t)ing->opts.block_cache_bytes;
     /* Opening the head replays its WAL: every acknowledged push is back
      * before the instance registers in the ring. */

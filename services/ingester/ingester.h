@@ -16,6 +16,7 @@
 
 typedef struct ing_opts {
     bool wal_sync;              /* fsync the WAL before acknowledging a push */
+    bool wal_compression;       /* zstd-compress WAL records */
     int64_t block_cache_bytes;
     int64_t max_block_duration_ns;     /* cut the head into blocks of this span; 0 = never */
     int64_t block_cut_delay_ns;        /* wait after a window ends before cutting it */
