@@ -1,0 +1,132 @@
+// The Connect client Grafana's Pyroscope data source uses, for real: `buf curl` (npm
+// @bufbuild/buf) is built on connect-go, the library whose generated QuerierServiceClient
+// Grafana calls with default options - Connect protocol, binary protobuf, HTTP/1.1
+// (docs/api.md, ../shared/reference/grafana-client.md §1). It compiles Fornax's own
+// proto/ as the schema, so a field number or type that disagreed with the wire would
+// show here as a decode error or a missing field.
+//
+// Every RPC Grafana makes is sent the way Grafana sends it and must equal the answer the
+// same request gets through Fornax's JSON codec; errors must come back as Connect error
+// envelopes with the right code.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Fornax, FIXTURES, ROOT } from './lib/fornax.mjs';
+
+const BUF = path.join(ROOT, 'tests/e2e/node_modules/.bin/buf');
+const SCHEMA = path.join(ROOT, 'proto');
+const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+const RANGE = { start: '0', end: '4102444800000' };
+
+let f;
+
+// Runs one unary call through connect-go. Resolves {code, out, err}: code is buf's exit
+// status (0 on success), out the response as proto3 JSON text.
+function bufCurl(service, method, body) {
+  const args = ['curl', '--schema', SCHEMA, '--protocol', 'connect', '-d', JSON.stringify(body),
+    `${f.url}/${service}/${method}`];
+  return new Promise((resolve) => {
+    execFile(BUF, args, { maxBuffer: 64 << 20 }, (error, out, err) => {
+      resolve({ code: error ? (error.code ?? 1) : 0, out, err });
+    });
+  });
+}
+
+async function viaConnectGo(method, body) {
+  const r = await bufCurl('querier.v1.QuerierService', method, body);
+  assert.equal(r.code, 0, `${method} through connect-go failed: ${r.err}`);
+  return JSON.parse(r.out);
+}
+
+async function viaJson(method, body) {
+  const r = await fetch(`${f.url}/querier.v1.QuerierService/${method}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(r.status, 200, `${method} as JSON: ${r.status}`);
+  return r.json();
+}
+
+before(async () => {
+  // The fixtures were captured at different times: queries span all of them.
+  f = await Fornax.start({ name: 'grafana-connect',
+    flags: ['-querier.max-query-length=0', '-querier.max-query-lookback=0'] });
+  // A Go CPU profile through /ingest, and the captured buf curl push through connect-go.
+  await f.ingest({ name: 'gosvc{env=prod}', format: 'pprof' },
+    fs.readFileSync(path.join(FIXTURES, 'pprof/go-cpu.pb.gz')));
+  const input = path.join(FIXTURES, 'connect-push/buf-curl-push.input.json');
+  const push = await bufCurl('push.v1.PusherService', 'Push', JSON.parse(fs.readFileSync(input, 'utf8')));
+  assert.equal(push.code, 0, `Push through connect-go failed: ${push.err}`);
+});
+
+after(async () => { if (f) await f.stop(); });
+
+test('"Save & test": ProfileTypes over a tiny 1970 window succeeds', async () => {
+  const r = await viaConnectGo('ProfileTypes', { start: '1000', end: '4000' });
+  assert.deepEqual(r.profileTypes ?? [], []);
+});
+
+test('every query Grafana sends decodes in connect-go and equals the JSON answer', async () => {
+  const calls = [
+    ['ProfileTypes', { ...RANGE }],
+    ['LabelNames', { matchers: ['{service_name="gosvc"}'], ...RANGE }],
+    ['LabelValues', { name: 'service_name', matchers: ['{}'], ...RANGE }],
+    ['Series', { matchers: ['{}'], labelNames: ['service_name', '__profile_type__'], ...RANGE }],
+    ['SelectMergeStacktraces', { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE }],
+    ['SelectMergeStacktraces', { profileTypeID: CPU, labelSelector: '{}', maxNodes: '16', ...RANGE }],
+    ['SelectSeries', { profileTypeID: CPU, labelSelector: '{}', step: 15, groupBy: ['service_name'], ...RANGE }],
+    ['SelectMergeProfile', { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE }],
+    ['GetProfileStats', {}],
+    ['Diff', {
+      left: { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE },
+      right: { profileTypeID: CPU, labelSelector: '{}', ...RANGE } }],
+  ];
+  for (const [method, body] of calls) {
+    assert.deepEqual(await viaConnectGo(method, body), await viaJson(method, body),
+      `${method} ${JSON.stringify(body)}: binary (connect-go) and JSON answers differ`);
+  }
+});
+
+test('what connect-go decodes is the data that was pushed', async () => {
+  const types = (await viaConnectGo('ProfileTypes', RANGE)).profileTypes.map((t) => t.ID);
+  assert.ok(types.includes(CPU), `ProfileTypes: ${types}`);
+  const services = (await viaConnectGo('LabelValues', { name: 'service_name', ...RANGE })).names;
+  assert.deepEqual(services, ['buf-curl-test', 'gosvc']);
+
+  const fg = (await viaConnectGo('SelectMergeStacktraces',
+    { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE })).flamegraph;
+  assert.ok(fg.names.includes('main.main'), `flame graph names: ${fg.names.slice(0, 10)}`);
+  // The merged pprof and the flame graph count the same nanoseconds.
+  const p = await viaConnectGo('SelectMergeProfile',
+    { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE });
+  const pprofTotal = p.sample.reduce((s, x) => s + Number(x.value[0]), 0);
+  assert.ok(pprofTotal > 0);
+  assert.equal(String(pprofTotal), fg.total);
+  // And the time series sums to it too.
+  const series = (await viaConnectGo('SelectSeries', {
+    profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', step: 3600, ...RANGE })).series;
+  assert.equal(series.length, 1);
+  assert.equal(series[0].points.reduce((s, x) => s + x.value, 0), pprofTotal);
+});
+
+test('errors reach connect-go as Connect error envelopes with the right code', async () => {
+  const bad = await bufCurl('querier.v1.QuerierService', 'SelectMergeStacktraces',
+    { profileTypeID: CPU, labelSelector: '{service_name=', ...RANGE });
+  assert.notEqual(bad.code, 0);
+  const env = JSON.parse(bad.out || bad.err);
+  assert.equal(env.code, 'invalid_argument');
+  assert.match(env.message, /selector/i);
+
+  const type = await bufCurl('querier.v1.QuerierService', 'SelectSeries',
+    { profileTypeID: 'nope', labelSelector: '{}', step: 15, ...RANGE });
+  assert.equal(JSON.parse(type.out || type.err).code, 'invalid_argument');
+
+  const push = await bufCurl('push.v1.PusherService', 'Push', {
+    series: [{ labels: [{ name: '__name__', value: 'process_cpu' }, { name: 'service_name', value: 'x' }],
+      samples: [{ rawProfile: Buffer.from('not a pprof').toString('base64'), ID: 'x' }] }] });
+  const penv = JSON.parse(push.out || push.err);
+  assert.equal(penv.code, 'invalid_argument', `push of garbage: ${push.out} ${push.err}`);
+  // The server is still serving.
+  assert.ok((await viaConnectGo('ProfileTypes', RANGE)).profileTypes.length > 0);
+});
