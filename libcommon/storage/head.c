@@ -291,7 +291,11 @@ int fx_head_open(const char *dir, const fx_head_options_t *opts, fx_head_t **out
     rocksdb_options_set_max_background_jobs(h->dbopts, 2);
     rocksdb_options_set_keep_log_file_num(h->dbopts, 3);
     rocksdb_options_set_max_log_file_size(h->dbopts, 8u << 20);
-    rocksdb_options_set_max_total_wal_size(h->dbopts, 512u << 20);
+    /* A WAL file lives until every column family with data in it has
+     * flushed; the small symbol and meta memtables rarely fill, so without
+     * this bound old WAL files (rows long since in SSTs) piled up to 512 MiB.
+     * Past the bound RocksDB flushes those small memtables (cheap). */
+    rocksdb_options_set_max_total_wal_size(h->dbopts, h->opts.write_buffer_bytes);
     /* Rows sit in the WAL until a memtable flush (64 MiB): compressed, the
      * head's footprint stays near the SST figure between flushes instead of
      * 2-3x above it, for little CPU (rows are small next to the pprof bytes). */
