@@ -643,26 +643,32 @@ static void put_chunk(fx_head_t *h, rocksdb_writebatch_t *wb, uint32_t tenant, i
     val->len = 0;
 }
 
-/* Samples carrying a span_id label of 16 hex digits (others are ignored,
- * as Pyroscope ignores them): their indices into *idx and ids into *ids
+/* Samples carrying a span id - a span_id label, or profile_id, its older
+ * name (Pyroscope renames it) - of 16 hex digits (others are ignored, as
+ * Pyroscope ignores them): their indices into *idx and ids into *ids
  * (arena). Returns how many. Costs one test per sample without labels. */
 static size_t sample_spans(const fx_pprof_t *p, fx_arena_t *a, uint32_t **idx, uint64_t **ids)
 {
     size_t n = 0;
-    int64_t key = -1; /* string index of "span_id" once seen */
+    int64_t seen[2] = {-1, -1}; /* string indices known to name a span label */
     *idx = NULL;
     *ids = NULL;
     for (size_t i = 0; i < p->nsamples; i++) {
         const fx_pprof_sample_t *sm = &p->samples[i];
         for (uint32_t k = 0; k < sm->nlabels; k++) {
             const fx_pprof_label_t *l = &sm->labels[k];
-            if (l->key != key && (key >= 0 || !fx_pprof_str_eq(p, l->key, "span_id")))
-                continue;
-            key = l->key;
+            if (l->key != seen[0] && l->key != seen[1]) {
+                int which = fx_pprof_str_eq(p, l->key, "span_id")      ? 0
+                            : fx_pprof_str_eq(p, l->key, "profile_id") ? 1
+                                                                       : -1;
+                if (which < 0)
+                    continue;
+                seen[which] = l->key;
+            }
             fx_slice_t v = fx_pprof_str(p, l->str);
             uint64_t span;
             if (fx_span_id_parse((const char *)v.data, v.len, &span))
-                break;
+                continue;
             if (!*idx) {
                 *idx = fx_arena_alloc(a, (p->nsamples - i) * sizeof **idx);
                 *ids = fx_arena_alloc(a, (p->nsamples - i) * sizeof **ids);
