@@ -12,6 +12,7 @@ import base64
 import gzip
 import random
 import shutil
+import string
 import tempfile
 import time
 import unittest
@@ -112,11 +113,9 @@ def expected(profiles, spans=None):
         for stack, count, labels in samples:
             if want is not None:
                 v = labels.get("span_id", labels.get("profile_id", ""))
-                try:
-                    ok = len(v) == 16 and int(v, 16) in want
-                except ValueError:
-                    ok = False
-                if not ok:
+                # exactly 16 hex digits ("0x..." is not one, int() would take it)
+                if not (len(v) == 16 and all(c in string.hexdigits for c in v) and
+                        int(v, 16) in want):
                     continue
             k = ";".join(stack)
             out[k] = out.get(k, 0) + count * PERIOD
@@ -202,7 +201,7 @@ class SpanProfiles(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.f.alive():
+        if cls.f.alive:
             cls.f.stop()
         shutil.rmtree(cls.data, ignore_errors=True)
 
@@ -274,8 +273,8 @@ class SpanProfiles(unittest.TestCase):
         c = Cluster(ingesters=3, distributors=1, queriers=1)
         try:
             c.start()
-            push_all(c.distributor, self.profiles)
-            self.assertEqual(answers(c.querier), self.head)
+            push_all(c.distributor(), self.profiles)
+            self.assertEqual(answers(c.querier()), self.head)
         except Exception:
             print(c.logs())
             raise
