@@ -303,6 +303,34 @@ static void same(answer_t a[4], answer_t b[4], int check_all)
     }
 }
 
+/* With FX_BLOCK_SEED_DIR set, the block in bdir is written there framed
+ * for fuzz_block (u32 LE length + bytes per file) as name: how the
+ * corpus's span block seed was made. */
+static void write_seed(const char *bdir, const char *name)
+{
+    const char *out = getenv("FX_BLOCK_SEED_DIR");
+    char path[512];
+    if (!out)
+        return;
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    FILE *o = fopen(path, "wb");
+    assert_non_null(o);
+    for (int k = 0; k < FX_BLOCK_NFILES; k++) {
+        char fp[512];
+        uint8_t buf[1 << 16];
+        snprintf(fp, sizeof fp, "%s/%s", bdir, fx_block_file_name((fx_block_file_t)k));
+        FILE *in = fopen(fp, "rb");
+        assert_non_null(in);
+        size_t n = fread(buf, 1, sizeof buf, in);
+        assert_true(n < sizeof buf);
+        fclose(in);
+        uint8_t len[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+        fwrite(len, 1, 4, o);
+        fwrite(buf, 1, n, o);
+    }
+    fclose(o);
+}
+
 static void test_head_block_compact(void **state)
 {
     (void)state;
@@ -356,6 +384,7 @@ static void test_head_block_compact(void **state)
     assert_int_equal(fx_block_open_dir(path, NULL, &c, &err), FX_OK);
     answers(block_merge, c, 2, got);
     same(want, got, 1);
+    write_seed(path, "spans-0");
 
     for (int i = 0; i < 4; i++)
         fx_buf_free(&want[i].bytes);
