@@ -36,6 +36,7 @@ void fx__cb_free(fx__cbuild_t *b)
     fx_buf_free(&b->rows);
     fx_buf_free(&b->ids);
     fx_buf_free(&b->stacks);
+    fx_buf_free(&b->spans);
     for (uint32_t c = 0; c < FX_ROW_MAX_COLS; c++) {
         fx_buf_free(&b->vals[c]);
         fx_buf_free(&b->tmp[c]);
@@ -50,7 +51,8 @@ void fx__cb_free(fx__cbuild_t *b)
  * samples x period), j << 1 | 1 naming that column instead of repeating it.
  */
 void fx__cb_add(fx__cbuild_t *b, int64_t ts, const uint8_t *id, const uint32_t *stacks,
-                const int64_t *values, uint32_t nstacks, uint64_t period)
+                const int64_t *values, uint32_t nstacks, uint64_t period, const uint8_t *spans,
+                size_t nspans_bytes)
 {
     uint32_t nc = b->ncols;
     if (b->nrows == 0) {
@@ -103,13 +105,18 @@ void fx__cb_add(fx__cbuild_t *b, int64_t ts, const uint8_t *id, const uint32_t *
             fx_buf_append(&b->vals[c], tb->data, tb->len);
         }
     }
+    fx_buf_uvarint(&b->spans, nspans_bytes);
+    if (nspans_bytes) {
+        fx_buf_append(&b->spans, spans, nspans_bytes);
+        b->has_spans = 1;
+    }
     b->nrows++;
     b->samples += nstacks;
 }
 
 size_t fx__cb_raw_bytes(const fx__cbuild_t *b)
 {
-    size_t n = b->rows.len + b->ids.len + b->stacks.len;
+    size_t n = b->rows.len + b->ids.len + b->stacks.len + (b->has_spans ? b->spans.len : 0);
     for (uint32_t c = 0; c < b->ncols; c++)
         n += b->vals[c].len;
     return n;
@@ -120,20 +127,22 @@ size_t fx__cb_raw_bytes(const fx__cbuild_t *b)
 void fx__cb_flush(fx__cbuild_t *b, int level, fx_buf_t *out)
 {
     size_t start = out->len;
-    uint32_t ns = S_VALS + b->ncols;
-    fx_buf_t *src[S_VALS + FX_ROW_MAX_COLS];
-    fx_buf_t z[S_VALS + FX_ROW_MAX_COLS];
-    int codec[S_VALS + FX_ROW_MAX_COLS];
+    uint32_t ns = S_VALS + b->ncols + (b->has_spans ? 1 : 0);
+    fx_buf_t *src[FX__MAX_STREAMS];
+    fx_buf_t z[FX__MAX_STREAMS];
+    int codec[FX__MAX_STREAMS];
     src[S_ROWS] = &b->rows;
     src[S_IDS] = &b->ids;
     src[S_STACKS] = &b->stacks;
     for (uint32_t c = 0; c < b->ncols; c++)
         src[S_VALS + c] = &b->vals[c];
+    if (b->has_spans)
+        src[S_VALS + b->ncols] = &b->spans;
     for (uint32_t s = 0; s < ns; s++) {
         z[s] = (fx_buf_t)FX_BUF_INIT;
         codec[s] = fx__compress(src[s]->data, src[s]->len, level, &z[s]);
     }
-    fx_buf_putc(out, FX__CHUNK_FORMAT);
+    fx_buf_putc(out, b->has_spans ? FX__CHUNK_FORMAT_SPANS : FX__CHUNK_FORMAT);
     fx_buf_uvarint(out, b->nrows);
     fx_buf_uvarint(out, b->ncols);
     for (uint32_t s = 0; s < ns; s++) {
@@ -149,7 +158,8 @@ void fx__cb_flush(fx__cbuild_t *b, int level, fx_buf_t *out)
     uint8_t t[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24)};
     fx_buf_append(out, t, 4);
 
-    b->rows.len = b->ids.len = b->stacks.len = 0;
+    b->rows.len = b->ids.len = b->stacks.len = b->spans.len = 0;
+    b->has_spans = 0;
     for (uint32_t c = 0; c < b->ncols; c++)
         b->vals[c].len = 0;
     b->nrows = 0;
@@ -190,12 +200,15 @@ static int ensure(fx__cdec_t *d, uint32_t s, fx_err_t *err)
     } else if (s == S_STACKS) {
         d->stp = p;
         d->stend = e;
+    } else if (d->has_spans && s == S_VALS + d->ncols) {
+        d->spp = p;
+        d->spend = e;
     }
     return FX_OK;
 }
 
 int fx__cd_open(fx__cdec_t *d, const uint8_t *p, size_t n, uint32_t ncols, uint64_t want,
-                int verify, fx_err_t *err)
+                int want_spans, int verify, fx_err_t *err)
 {
     int need_samples = want != 0;
     const uint8_t *end = p + n;
@@ -213,14 +226,16 @@ int fx__cd_open(fx__cdec_t *d, const uint8_t *p, size_t n, uint32_t ncols, uint6
                    (uint32_t)end[3] << 24;
     if (verify && fx__crc32(p, n - 4) != crc)
         return CORRUPT("chunk checksum mismatch");
-    if (*p++ != FX__CHUNK_FORMAT)
+    if (*p != FX__CHUNK_FORMAT && *p != FX__CHUNK_FORMAT_SPANS)
         return CORRUPT("unknown chunk format");
+    d->has_spans = *p++ == FX__CHUNK_FORMAT_SPANS;
+    d->want_spans = want_spans && d->has_spans;
     if (fx_uvarint(&p, end, &nrows) || fx_uvarint(&p, end, &nc) || nc != ncols ||
         nrows > (uint64_t)n)
         return CORRUPT("bad chunk header");
     d->nrows = (uint32_t)nrows;
     d->ncols = ncols;
-    uint32_t ns = S_VALS + ncols;
+    uint32_t ns = S_VALS + ncols + (uint32_t)d->has_spans;
     uint64_t total = 0;
     for (uint32_t s = 0; s < ns; s++) {
         if (p >= end)
@@ -245,6 +260,8 @@ int fx__cd_open(fx__cdec_t *d, const uint8_t *p, size_t n, uint32_t ncols, uint6
         rc = ensure(d, S_IDS, err);
     if (rc == FX_OK && need_samples)
         rc = ensure(d, S_STACKS, err);
+    if (rc == FX_OK && d->want_spans)
+        rc = ensure(d, S_VALS + ncols, err);
     return rc;
 }
 
@@ -260,6 +277,8 @@ int fx__cd_next(fx__cdec_t *d, int64_t *ts, const uint8_t **id, fx_row_t *row, f
                 if (d->off[c] != d->sraw[S_VALS + c])
                     return CORRUPT("chunk has trailing values in column %u", c);
         }
+        if (d->want_spans && d->spp != d->spend)
+            return CORRUPT("chunk has trailing span sections");
         return 0;
     }
     uint64_t dt, nstacks, period, sbytes;
@@ -280,6 +299,17 @@ int fx__cd_next(fx__cdec_t *d, int64_t *ts, const uint8_t **id, fx_row_t *row, f
         row->stacks = d->stp;
         row->stacks_end = d->stp + sbytes;
         d->stp += sbytes;
+    }
+    row->spans = row->spans_end = NULL;
+    if (d->want_spans) {
+        uint64_t sl;
+        if (fx_uvarint(&d->spp, d->spend, &sl) || sl > (uint64_t)(d->spend - d->spp))
+            return CORRUPT("row %u overruns the span stream", d->row);
+        if (sl) {
+            row->spans = d->spp;
+            row->spans_end = d->spp + sl;
+            d->spp += sl;
+        }
     }
     /* Headers first (value offsets advance without decompressing), then
      * pointers for the wanted columns, following repeats to their source. */

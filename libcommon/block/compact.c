@@ -53,7 +53,7 @@ static int cur_next(cursor_t *c, fx_err_t *err)
         int rc = fx__block_read(c->b, &r, 1, err);
         uint64_t want = c->ncols >= 64 ? UINT64_MAX : (1ULL << c->ncols) - 1;
         if (rc == FX_OK)
-            rc = fx__cd_open(&c->dec, c->buf.data, ch->len, c->ncols, want,
+            rc = fx__cd_open(&c->dec, c->buf.data, ch->len, c->ncols, want, 1,
                              !c->b->o.no_checksums, err);
         if (rc == FX_OK && c->dec.nrows != ch->nrows)
             rc = fx_err_set(err, FX_ECORRUPT, "profiles section: chunk has %u rows, index says %u",
@@ -88,6 +88,7 @@ int fx_block_compact(fx_block_t *const *in, size_t n, const char *parent_dir,
     cursor_t *cur = NULL;
     uint32_t *stacks = NULL;
     int64_t *values = NULL;
+    fx_buf_t spans = FX_BUF_INIT; /* a row's span section, remapped */
     size_t cap = 0, ncur = 0;
     char (*sources)[27] = NULL;
     size_t nsources = 0;
@@ -196,10 +197,17 @@ int fx_block_compact(fx_block_t *const *in, size_t n, const char *parent_dir,
                 fx_err_prefix(err, "block %s", m->b->meta.id);
                 break;
             }
+            spans.len = 0;
+            if (m->row.spans &&
+                (rc = fx_row_spans_remap(&m->row, (uint32_t)v->nnodes, node_map[m->input], &spans,
+                                         err))) {
+                fx_err_prefix(err, "block %s", m->b->meta.id);
+                break;
+            }
             for (uint32_t j = 0; j < m->row.nstacks; j++)
                 stacks[j] = node_map[m->input][stacks[j]];
             rc = fx__bw_row(&w, op, m->ts, m->id, stacks, values, m->row.nstacks, m->row.period,
-                            err);
+                            spans.data, spans.len, err);
             st.rows_out++;
             /* Replicas of this row in the other inputs are skipped. */
             for (size_t k = 0; k < ncur && rc == FX_OK; k++) {
@@ -238,6 +246,7 @@ out:
     free(ps_map);
     free(cur);
     free(stacks);
+    fx_buf_free(&spans);
     free(values);
     free(sources);
     fx_arena_free(&a);

@@ -87,7 +87,9 @@ static int x_row(void *ctx, uint32_t pseries, int64_t ts, const uint8_t *id, con
     k->ts = ts;
     memcpy(k->id, id, 16);
     k->off = c->rows.len;
-    fx_row_encode(c->stacks, c->values, row->nstacks, row->ncols, row->period, &c->rows);
+    /* The span section is kept as it is (head ids) until node_map exists. */
+    fx_row_encode_spans(c->stacks, c->values, row->nstacks, row->ncols, row->period, row->spans,
+                        (size_t)(row->spans_end - row->spans), &c->rows);
     k->len = c->rows.len - k->off;
     return FX_OK;
 }
@@ -112,6 +114,7 @@ int fx_block_write_head(fx_head_t *h, const char *tenant, int64_t start_ns, int6
                         fx_block_meta_t *meta, fx_err_t *err)
 {
     fx__bwriter_t w;
+    fx_buf_t spans = FX_BUF_INIT;
     cut_t c;
     memset(&c, 0, sizeof c);
     c.w = &w;
@@ -127,11 +130,14 @@ int fx_block_write_head(fx_head_t *h, const char *tenant, int64_t start_ns, int6
         rc = fx_row_parse(c.rows.data + k->off, k->len, &row, err);
         if (rc == FX_OK)
             rc = decode_row(&c, &row, c.nnodes, err);
+        spans.len = 0;
+        if (rc == FX_OK && row.spans)
+            rc = fx_row_spans_remap(&row, c.nnodes, c.node_map, &spans, err);
         for (uint32_t j = 0; j < row.nstacks && rc == FX_OK; j++)
             c.stacks[j] = c.node_map[c.stacks[j]];
         if (rc == FX_OK)
             rc = fx__bw_row(&w, k->ps, k->ts, k->id, c.stacks, c.values, row.nstacks, row.period,
-                            err);
+                            spans.data, spans.len, err);
     }
     if (rc == FX_OK)
         rc = fx__bw_finish(&w, tenant, 1, NULL, 0, meta, err);
@@ -143,6 +149,7 @@ int fx_block_write_head(fx_head_t *h, const char *tenant, int64_t start_ns, int6
     free(c.touched);
     free(c.node_map);
     fx_buf_free(&c.rows);
+    fx_buf_free(&spans);
     free(c.kept);
     free(c.stacks);
     free(c.values);

@@ -93,10 +93,14 @@ void fx__secr_free(fx__secr_t *r);
  * docs/block-format.md): row headers, profile ids, stack ids, and one value
  * stream per column; each compressed on its own; a crc32 trailer. */
 #define FX__CHUNK_FORMAT 1
+#define FX__CHUNK_FORMAT_SPANS 2 /* one more stream: the rows' span sections */
+#define FX__MAX_STREAMS (4 + FX_ROW_MAX_COLS)
 
 typedef struct fx__cbuild {
     uint32_t ncols, nrows;
     fx_buf_t rows, ids, stacks, vals[FX_ROW_MAX_COLS], tmp[FX_ROW_MAX_COLS];
+    fx_buf_t spans; /* per row uvarint length + span section (row.h) */
+    int has_spans;  /* a row of this chunk has a span section */
     int64_t prev_ts, min_ns, max_ns;
     uint64_t samples;
 } fx__cbuild_t;
@@ -104,9 +108,12 @@ typedef struct fx__cbuild {
 void fx__cb_init(fx__cbuild_t *b, uint32_t ncols);
 void fx__cb_free(fx__cbuild_t *b);
 /* Adds a row: stacks[nstacks] ascending and unique, values row-major
- * (values[i * ncols + c]). Rows must come in (time, id) order. */
+ * (values[i * ncols + c]), span section spans[0..nspans_bytes) (0: none).
+ * Rows must come in (time, id) order. A chunk none of whose rows has a
+ * span section is written in format 1. */
 void fx__cb_add(fx__cbuild_t *b, int64_t ts, const uint8_t *id, const uint32_t *stacks,
-                const int64_t *values, uint32_t nstacks, uint64_t period);
+                const int64_t *values, uint32_t nstacks, uint64_t period, const uint8_t *spans,
+                size_t nspans_bytes);
 size_t fx__cb_raw_bytes(const fx__cbuild_t *b);
 /* Appends the chunk to out and resets b for the next chunk. */
 void fx__cb_flush(fx__cbuild_t *b, int level, fx_buf_t *out);
@@ -116,11 +123,12 @@ void fx__cb_flush(fx__cbuild_t *b, int level, fx_buf_t *out);
 typedef struct fx__cdec {
     uint32_t ncols, nrows, row;
     int need_samples;
-    const uint8_t *sp[3 + FX_ROW_MAX_COLS]; /* stored streams */
-    uint64_t slen[3 + FX_ROW_MAX_COLS], sraw[3 + FX_ROW_MAX_COLS];
-    uint8_t scodec[3 + FX_ROW_MAX_COLS], ready[3 + FX_ROW_MAX_COLS];
-    fx_buf_t buf[3 + FX_ROW_MAX_COLS];
-    const uint8_t *rp, *rend, *ip, *stp, *stend;
+    int has_spans, want_spans;             /* the chunk has a span stream; read it */
+    const uint8_t *sp[FX__MAX_STREAMS]; /* stored streams */
+    uint64_t slen[FX__MAX_STREAMS], sraw[FX__MAX_STREAMS];
+    uint8_t scodec[FX__MAX_STREAMS], ready[FX__MAX_STREAMS];
+    fx_buf_t buf[FX__MAX_STREAMS];
+    const uint8_t *rp, *rend, *ip, *stp, *stend, *spp, *spend;
     uint64_t want;                 /* columns whose values are wanted (bit c) */
     uint64_t off[FX_ROW_MAX_COLS]; /* next value offset per column stream */
     int64_t ts;
@@ -130,10 +138,11 @@ typedef struct fx__cdec {
 void fx__cd_init(fx__cdec_t *d);
 void fx__cd_free(fx__cdec_t *d);
 /* Starts decoding chunk p[0..n) of a pseries with ncols columns; want: bit
- * c set = rows carry column c's values (0 = headers only). verify: check
- * the crc32 trailer. */
+ * c set = rows carry column c's values (0 = headers only); want_spans: rows
+ * carry their span sections (format 2 chunks; others have none). verify:
+ * check the crc32 trailer. */
 int fx__cd_open(fx__cdec_t *d, const uint8_t *p, size_t n, uint32_t ncols, uint64_t want,
-                int verify, fx_err_t *err);
+                int want_spans, int verify, fx_err_t *err);
 /* Next row: 1 and *ts, *id (16 bytes), *row filled; 0 at the end (after
  * checking every stream was consumed exactly); FX_ECORRUPT. Without wanted
  * columns the row has no stacks or values (only ncols, nstacks, period and
@@ -219,9 +228,11 @@ int fx__bw_begin(fx__bwriter_t *w, const char *parent, const fx_block_write_opti
 uint32_t fx__bw_pseries(fx__bwriter_t *w, const fx_labels_t *cols, uint32_t ncols);
 /* Adds a row to pseries ps (rows of a pseries contiguous, in (time, id)
  * order). stacks need not be sorted or unique: they are sorted and
- * duplicates summed here; stacks and values are modified. */
+ * duplicates summed here; stacks and values are modified. spans: the row's
+ * span section with block stack ids (nspans_bytes 0: none), copied. */
 int fx__bw_row(fx__bwriter_t *w, uint32_t ps, int64_t ts, const uint8_t *id, uint32_t *stacks,
-               int64_t *values, uint32_t nstacks, uint64_t period, fx_err_t *err);
+               int64_t *values, uint32_t nstacks, uint64_t period, const uint8_t *spans,
+               size_t nspans_bytes, fx_err_t *err);
 /* Writes index, symbols, meta.json and renames the block into place.
  * FX_ENOTFOUND if no row was added. */
 int fx__bw_finish(fx__bwriter_t *w, const char *tenant, int level, const char (*sources)[27],

@@ -255,10 +255,11 @@ static int scan_batch(fx_block_t *b, const fx__bindex_t *ix, const fx__target_t 
         uint32_t ps = tg[w[i].g0].pseries;
         uint32_t ncols = ix->x.ps[ps].ncols;
         uint64_t want = 0;
-        if (need)
+        if (need && need != FX__NEED_SPANS)
             for (uint32_t g = w[i].g0; g < w[i].g1; g++)
                 want |= 1ULL << tg[g].col;
-        rc = fx__cd_open(dec, r[i].buf, c->len, ncols, want, !b->o.no_checksums, err);
+        rc = fx__cd_open(dec, r[i].buf, c->len, ncols, want, need == FX__NEED_SPANS,
+                         !b->o.no_checksums, err);
         if (rc == FX_OK && dec->nrows != c->nrows)
             rc = fx_err_set(err, FX_ECORRUPT, "profiles section: chunk has %u rows, index says %u",
                             dec->nrows, c->nrows);

@@ -460,7 +460,8 @@ static uint32_t sort_stacks(uint32_t *stacks, int64_t *values, uint32_t n, uint3
 }
 
 int fx__bw_row(fx__bwriter_t *w, uint32_t ps, int64_t ts, const uint8_t *id, uint32_t *stacks,
-               int64_t *values, uint32_t nstacks, uint64_t period, fx_err_t *err)
+               int64_t *values, uint32_t nstacks, uint64_t period, const uint8_t *spans,
+               size_t nspans_bytes, fx_err_t *err)
 {
     fx__pseries_t *p = &w->idx.ps[ps];
     int rc;
@@ -472,7 +473,7 @@ int fx__bw_row(fx__bwriter_t *w, uint32_t ps, int64_t ts, const uint8_t *id, uin
         w->cb_ps = ps;
     }
     nstacks = sort_stacks(stacks, values, nstacks, p->ncols);
-    fx__cb_add(&w->cb, ts, id, stacks, values, nstacks, period);
+    fx__cb_add(&w->cb, ts, id, stacks, values, nstacks, period, spans, nspans_bytes);
     p->min_ns = FX_MIN(p->min_ns, ts);
     p->max_ns = FX_MAX(p->max_ns, ts);
     p->rows++;

@@ -61,8 +61,13 @@ typedef int (*fx__row_fn)(void *ctx, const fx__target_t *tg, int64_t ts_ns, cons
  * scan calls fn for every row of each target (grouped by pseries: tg[] is
  * sorted so) with lo <= time <= hi, in time order per pseries, and stops at
  * the first error. need_samples 0 says fn reads only the row header (ncols,
- * period, column totals): a source may then leave stacks and values out. Hooks may be NULL when they have nothing to do.
+ * period, column totals): a source may then leave stacks and values out;
+ * FX__NEED_SPANS says fn reads only the header and the span section, so
+ * stacks and values may be left out but the span section must be there.
+ * Hooks may be NULL when they have nothing to do.
  */
+#define FX__NEED_SPANS 2
+
 typedef struct fx__source {
     void *ctx;
     const fx__index_t *idx;

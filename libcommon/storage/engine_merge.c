@@ -29,6 +29,8 @@ typedef struct acc {
     int64_t tmin, tmax;
     fx__target_t *tg;
     size_t ntg;
+    const uint64_t *spans; /* span profile: only these spans' samples */
+    size_t nspans;
 } acc_t;
 
 static int acc_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
@@ -36,7 +38,9 @@ static int acc_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t 
 {
     acc_t *c = arg;
     (void)id;
-    int rc = fx_row_accumulate(row, tg->col, c->nnodes, c->v, c->touched, err);
+    int rc = c->nspans ? fx_row_span_accumulate(row, tg->col, c->spans, c->nspans, c->nnodes,
+                                                c->v, c->touched, err)
+                       : fx_row_accumulate(row, tg->col, c->nnodes, c->v, c->touched, err);
     if (rc)
         return rc;
     c->tmin = FX_MIN(c->tmin, ts);
@@ -102,11 +106,14 @@ static int accumulate(const fx__source_t *src, const fx_head_query_t *q, acc_t *
     c->touched = fx_calloc(c->nnodes, 1);
     if (!c->ntg)
         return FX_OK;
+    c->spans = q->spans;
+    c->nspans = q->nspans;
+    int need = q->nspans ? FX__NEED_SPANS : 1;
     if (q->only) {
         only_t oc = {q->only, c};
-        return src->scan(src->ctx, c->tg, c->ntg, lo, hi, 1, only_row, &oc, err);
+        return src->scan(src->ctx, c->tg, c->ntg, lo, hi, need, only_row, &oc, err);
     }
-    return src->scan(src->ctx, c->tg, c->ntg, lo, hi, 1, acc_row, c, err);
+    return src->scan(src->ctx, c->tg, c->ntg, lo, hi, need, acc_row, c, err);
 }
 
 static int only_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,

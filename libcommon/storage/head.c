@@ -653,12 +653,50 @@ static void put_chunk(fx_head_t *h, rocksdb_writebatch_t *wb, uint32_t tenant, i
     val->len = 0;
 }
 
+/* Samples carrying a span id - a span_id label, or profile_id, its older
+ * name (Pyroscope renames it) - of 16 hex digits (others are ignored, as
+ * Pyroscope ignores them): their indices into *idx and ids into *ids
+ * (arena). Returns how many. Costs one test per sample without labels. */
+static size_t sample_spans(const fx_pprof_t *p, fx_arena_t *a, uint32_t **idx, uint64_t **ids)
+{
+    size_t n = 0;
+    int64_t seen[2] = {-1, -1}; /* string indices known to name a span label */
+    *idx = NULL;
+    *ids = NULL;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const fx_pprof_sample_t *sm = &p->samples[i];
+        for (uint32_t k = 0; k < sm->nlabels; k++) {
+            const fx_pprof_label_t *l = &sm->labels[k];
+            if (l->key != seen[0] && l->key != seen[1]) {
+                int which = fx_pprof_str_eq(p, l->key, "span_id")      ? 0
+                            : fx_pprof_str_eq(p, l->key, "profile_id") ? 1
+                                                                       : -1;
+                if (which < 0)
+                    continue;
+                seen[which] = l->key;
+            }
+            fx_slice_t v = fx_pprof_str(p, l->str);
+            uint64_t span;
+            if (fx_span_id_parse((const char *)v.data, v.len, &span))
+                continue;
+            if (!*idx) {
+                *idx = fx_arena_alloc(a, (p->nsamples - i) * sizeof **idx);
+                *ids = fx_arena_alloc(a, (p->nsamples - i) * sizeof **ids);
+            }
+            (*idx)[n] = (uint32_t)i;
+            (*ids)[n++] = span;
+            break;
+        }
+    }
+    return n;
+}
+
 int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_labels,
                    const fx_pprof_t *p, const uint8_t profile_id[16], int64_t time_ns,
                    const fx_head_limits_t *limits, fx_err_t *err)
 {
     fx_arena_t a;
-    fx_buf_t row = FX_BUF_INIT, chunk = FX_BUF_INIT;
+    fx_buf_t row = FX_BUF_INIT, chunk = FX_BUF_INIT, spans = FX_BUF_INIT;
     rocksdb_writebatch_t *wb = NULL;
     fx__line_t *lines = NULL;
     size_t lines_cap = 0, ncols = p->nsample_types, nlocrefs = 0;
@@ -694,6 +732,9 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
     uint32_t *locidx = fx_arena_alloc(&a, (nlocrefs + 1) * sizeof *locidx);
     if ((rc = check_profile(p, locidx, err)))
         goto out;
+    uint32_t *span_idx;
+    uint64_t *span_ids;
+    size_t nspan = sample_spans(p, &a, &span_idx, &span_ids);
     fx_labels_t cl[FX_ROW_MAX_COLS];
     uint64_t fp[FX_ROW_MAX_COLS];
     uint32_t sid[FX_ROW_MAX_COLS];
@@ -863,8 +904,18 @@ int fx_head_append(fx_head_t *h, const char *tenant, const fx_labels_t *series_l
                 d[c] = (int64_t)((uint64_t)d[c] + (uint64_t)v[c]);
         }
     }
-    fx_row_encode(stacks, values, nstacks, (uint32_t)ncols,
-                  p->period > 0 ? (uint64_t)p->period : 0, &row);
+    if (nspan) {
+        /* The samples with spans again, with their stack nodes. */
+        fx_row_span_entry_t *se = fx_arena_alloc(&a, nspan * sizeof *se);
+        int64_t *sv = fx_arena_alloc(&a, nspan * ncols * sizeof *sv);
+        for (size_t k = 0; k < nspan; k++) {
+            se[k] = (fx_row_span_entry_t){span_ids[k], gnode[leaf[span_idx[k]]], (uint32_t)k};
+            memcpy(&sv[k * ncols], p->samples[span_idx[k]].values, ncols * sizeof *sv);
+        }
+        fx_row_spans_encode(se, nspan, sv, (uint32_t)ncols, &spans);
+    }
+    fx_row_encode_spans(stacks, values, nstacks, (uint32_t)ncols,
+                        p->period > 0 ? (uint64_t)p->period : 0, spans.data, spans.len, &row);
 
     wb = rocksdb_writebatch_create();
     if (!t->persisted) {
@@ -934,6 +985,7 @@ out:
         rocksdb_writebatch_destroy(wb);
     fx_buf_free(&row);
     fx_buf_free(&chunk);
+    fx_buf_free(&spans);
     free(lines);
     free(order);
     free(values);

@@ -108,6 +108,11 @@ typedef struct fx_head_query {
     const char *profile_type;       /* NULL or "" = any */
     int64_t start_ms, end_ms;
     const fx_head_keyset_t *only;
+    /* Span profiles: if nspans > 0, merges (trees and pprof) take only the
+     * samples that carried one of these span ids (ascending, unique; see
+     * fx_span_id_parse); other queries ignore them. */
+    const uint64_t *spans;
+    size_t nspans;
 } fx_head_query_t;
 
 typedef struct fx_head_strings {

@@ -3,6 +3,7 @@
  * head queries, the store's results to response messages.
  */
 #include "storage/rpcquery.h"
+#include "storage/row.h"
 #include "core/mem.h"
 #include "ingester/v1/ingester.pb-c.h"
 #include "model/profile_type.h"
@@ -24,6 +25,7 @@ typedef struct rq {
     size_t nsels;
     fx_head_keyset_t only; /* replica deduplication: the profiles to use */
     int has_only;
+    uint64_t *spans; /* span selector, sorted and unique */
 } rq_t;
 
 static void rq_free(rq_t *r)
@@ -33,6 +35,8 @@ static void rq_free(rq_t *r)
     free(r->sels);
     r->sels = NULL;
     r->nsels = 0;
+    free(r->spans);
+    r->spans = NULL;
     if (r->has_only)
         fx_head_keyset_free(&r->only);
     r->has_only = 0;
@@ -72,6 +76,12 @@ static int rq_select(rq_t *r, const char *tenant, const Ingester__V1__SelectRequ
     if (rc < 0)
         return rc;
     r->q.profile_type = req->profile_type_id;
+    if (req->n_span_ids) {
+        r->spans = fx_malloc(req->n_span_ids * sizeof *r->spans);
+        memcpy(r->spans, req->span_ids, req->n_span_ids * sizeof *r->spans);
+        r->q.spans = r->spans;
+        r->q.nspans = fx_span_ids_sort(r->spans, req->n_span_ids);
+    }
     if (!req->only)
         return FX_OK;
     const Ingester__V1__ProfileKeys *k = req->only;

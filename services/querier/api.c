@@ -249,6 +249,52 @@ static int check_smst(qr_t *q, fx_call_t *call, const Querier__V1__SelectMergeSt
         r->optional_max_nodes_case == QUERIER__V1__SELECT_MERGE_STACKTRACES_REQUEST__OPTIONAL_MAX_NODES_MAX_NODES,
         r->max_nodes, call->arena, s, err);
     s->stack_trace_selector = r->stack_trace_selector;
+    if (rc == FX_OK && r->n_span_selector)
+        rc = qr_parse_spans(r->span_selector, r->n_span_selector, call->arena, s, err);
+    return rc;
+}
+
+/* Profiles of trace spans (Grafana's "profiles for this span"): the merge
+ * of only the samples that carried one of the selected span ids. */
+static int select_merge_span_profile(fx_call_t *call, const ProtobufCMessage *in,
+                                     ProtobufCMessage **out, fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Querier__V1__SelectMergeSpanProfileRequest *r =
+        (const Querier__V1__SelectMergeSpanProfileRequest *)in;
+    qr_select_t s;
+    fx_tree_t tree;
+    int rc = qr_check_select(
+        q, call->tenant, r->profile_typeid, r->label_selector, r->start, r->end,
+        r->optional_max_nodes_case == QUERIER__V1__SELECT_MERGE_SPAN_PROFILE_REQUEST__OPTIONAL_MAX_NODES_MAX_NODES,
+        r->max_nodes, call->arena, &s, err);
+    if (rc < 0)
+        return rc;
+    if (r->n_span_selector == 0)
+        return fx_err_set(err, FX_EINVAL, "span_selector is required (one or more span ids)");
+    if ((rc = qr_parse_spans(r->span_selector, r->n_span_selector, call->arena, &s, err)) < 0)
+        return rc;
+    Querier__V1__SelectMergeSpanProfileResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    querier__v1__select_merge_span_profile_response__init(resp);
+    fx_tree_init(&tree);
+    if ((rc = qr_merge_tree(q, call->tenant, &s, &tree, err)) < 0)
+        goto out;
+    if (r->format == QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_TREE) {
+        fx_buf_t b = FX_BUF_INIT;
+        if ((rc = fx_treebytes_write(&tree, s.max_nodes, &b, err)) == FX_OK) {
+            resp->tree.data = fx_arena_alloc(call->arena, b.len + 1);
+            memcpy(resp->tree.data, b.data, b.len);
+            resp->tree.len = b.len;
+        }
+        fx_buf_free(&b);
+    } else if (tree.nodes[FX_TREE_ROOT].total > 0) {
+        /* Grafana treats a missing flamegraph as "no data". */
+        resp->flamegraph = fx_flamegraph_encode(&tree, s.max_nodes, call->arena);
+    }
+out:
+    fx_tree_free(&tree);
+    if (rc == FX_OK)
+        *out = &resp->base;
     return rc;
 }
 
@@ -424,14 +470,13 @@ int qr_register_api(qr_t *q, fx_err_t *err)
         {"LabelValues", label_values},
         {"Series", series},
         {"SelectMergeStacktraces", select_merge_stacktraces},
+        {"SelectMergeSpanProfile", select_merge_span_profile},
         {"SelectMergeProfile", select_merge_profile},
         {"SelectSeries", select_series},
         {"Diff", diff},
         {"GetProfileStats", profile_stats},
-        /* Span profiles need span ids indexed; heatmaps and query analysis
-         * are not built yet. They answer 501, as Pyroscope v1 does for
-         * SelectHeatmap. */
-        {"SelectMergeSpanProfile", unimplemented},
+        /* Heatmaps and query analysis are not built yet. They answer 501,
+         * as Pyroscope v1 does for SelectHeatmap. */
         {"SelectHeatmap", unimplemented},
         {"AnalyzeQuery", unimplemented},
     };

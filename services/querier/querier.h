@@ -84,6 +84,8 @@ typedef struct qr_select {
     int64_t start_ms, end_ms;
     int64_t max_nodes;
     const Types__V1__StackTraceSelector *stack_trace_selector;
+    const uint64_t *spans;     /* span selector: sorted, unique; nspans 0 = none */
+    size_t nspans;
     int empty;                 /* nothing can match (range before the lookback) */
 } qr_select_t;
 
@@ -93,6 +95,10 @@ typedef struct qr_select {
 int qr_check_select(qr_t *q, const char *tenant, const char *profile_type_id,
                     const char *label_selector, int64_t start, int64_t end, int has_max_nodes,
                     int64_t max_nodes, fx_arena_t *a, qr_select_t *out, fx_err_t *err);
+
+/* Parses a span selector (n span ids of 16 hex digits each) into s->spans
+ * (arena a). FX_EINVAL naming the first malformed entry. */
+int qr_parse_spans(char **v, size_t n, fx_arena_t *a, qr_select_t *s, fx_err_t *err);
 
 /* Merged call tree of a select across ingesters (tree initialised by the
  * caller), with the stack trace selector applied. */

@@ -1,5 +1,6 @@
 /* select.c - validated selects and their merges across ingesters. */
 #include "querier.h"
+#include "storage/row.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "ingester/v1/ingester.pb-c.h"
@@ -72,9 +73,25 @@ int qr_check_select(qr_t *q, const char *tenant, const char *profile_type_id,
     return FX_OK;
 }
 
+int qr_parse_spans(char **v, size_t n, fx_arena_t *a, qr_select_t *s, fx_err_t *err)
+{
+    uint64_t *ids = fx_arena_alloc(a, (n + 1) * sizeof *ids);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = v[i] ? v[i] : "";
+        if (fx_span_id_parse(p, strlen(p), &ids[i]))
+            return fx_err_set(err, FX_EINVAL, "span_selector: invalid span id \"%.64s\" (a span "
+                              "id is 16 hex digits)", p);
+    }
+    s->spans = ids;
+    s->nspans = fx_span_ids_sort(ids, n);
+    return FX_OK;
+}
+
 static void select_request(const qr_select_t *s, int64_t max_nodes, Ingester__V1__SelectRequest *r)
 {
     ingester__v1__select_request__init(r);
+    r->n_span_ids = s->nspans;
+    r->span_ids = (uint64_t *)s->spans;
     r->profile_type_id = (char *)s->type.id;
     r->label_selector = (char *)s->selector;
     r->start = s->start_ms;

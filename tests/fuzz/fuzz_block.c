@@ -48,7 +48,7 @@ static void queries(fx_block_t *b)
     fx_tree_t tree;
     fx_buf_t pp = FX_BUF_INIT;
     const char *tenant = fx_block_meta(b)->tenant;
-    fx_head_query_t q = {tenant, NULL, 0, NULL, 0, 0, NULL};
+    fx_head_query_t q = {tenant, NULL, 0, NULL, 0, 0, NULL, NULL, 0};
     fx_arena_init(&a);
     fx_block_label_names(b, &q, &a, &s, &err);
     fx_block_label_values(b, &q, "service_name", &a, &s, &err);
@@ -74,6 +74,15 @@ static void queries(fx_block_t *b)
     }
     fx_block_merge_pprof(b, &q, &pp, &err);
     fx_buf_free(&pp);
+    /* Span profiles read the chunks' span streams. */
+    static const uint64_t spans[] = {0xaa, 0xbb};
+    q.spans = spans;
+    q.nspans = 2;
+    fx_tree_init(&tree);
+    fx_block_merge_tree(b, &q, FX_GROUP_FUNCTION, &tree, &err);
+    fx_tree_free(&tree);
+    q.spans = NULL;
+    q.nspans = 0;
     fx_block_verify(b, &err);
     fx_arena_free(&a);
 }
