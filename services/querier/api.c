@@ -254,6 +254,30 @@ static int check_smst(qr_t *q, fx_call_t *call, const Querier__V1__SelectMergeSt
     return rc;
 }
 
+/* The "tree" answer format: tree bytes of tree cut to max_nodes, copied into
+ * the call's arena (*out points there). */
+static int tree_bytes(const fx_tree_t *tree, int64_t max_nodes, fx_arena_t *a,
+                      ProtobufCBinaryData *out, fx_err_t *err)
+{
+    fx_buf_t b = FX_BUF_INIT;
+    int rc = fx_treebytes_write(tree, max_nodes, &b, err);
+    if (rc == FX_OK) {
+        out->data = fx_arena_alloc(a, b.len + 1);
+        memcpy(out->data, b.data, b.len);
+        out->len = b.len;
+    }
+    fx_buf_free(&b);
+    return rc;
+}
+
+/* The flame graph of tree in a's memory; NULL for an empty tree, which
+ * Grafana reads as "no data". */
+static Querier__V1__FlameGraph *flamegraph_or_null(const fx_tree_t *tree, int64_t max_nodes,
+                                                   fx_arena_t *a)
+{
+    return tree->nodes[FX_TREE_ROOT].total > 0 ? fx_flamegraph_encode(tree, max_nodes, a) : NULL;
+}
+
 /* Profiles of trace spans (Grafana's "profiles for this span"): the merge
  * of only the samples that carried one of the selected span ids. */
 static int select_merge_span_profile(fx_call_t *call, const ProtobufCMessage *in,
@@ -279,18 +303,10 @@ static int select_merge_span_profile(fx_call_t *call, const ProtobufCMessage *in
     fx_tree_init(&tree);
     if ((rc = qr_merge_tree(q, call->tenant, &s, &tree, err)) < 0)
         goto out;
-    if (r->format == QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_TREE) {
-        fx_buf_t b = FX_BUF_INIT;
-        if ((rc = fx_treebytes_write(&tree, s.max_nodes, &b, err)) == FX_OK) {
-            resp->tree.data = fx_arena_alloc(call->arena, b.len + 1);
-            memcpy(resp->tree.data, b.data, b.len);
-            resp->tree.len = b.len;
-        }
-        fx_buf_free(&b);
-    } else if (tree.nodes[FX_TREE_ROOT].total > 0) {
-        /* Grafana treats a missing flamegraph as "no data". */
-        resp->flamegraph = fx_flamegraph_encode(&tree, s.max_nodes, call->arena);
-    }
+    if (r->format == QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_TREE)
+        rc = tree_bytes(&tree, s.max_nodes, call->arena, &resp->tree, err);
+    else
+        resp->flamegraph = flamegraph_or_null(&tree, s.max_nodes, call->arena);
 out:
     fx_tree_free(&tree);
     if (rc == FX_OK)
@@ -330,16 +346,9 @@ static int select_merge_stacktraces(fx_call_t *call, const ProtobufCMessage *in,
     if ((rc = qr_merge_tree(q, call->tenant, &s, &tree, err)) < 0)
         goto out;
     switch (r->format) {
-    case QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_TREE: {
-        fx_buf_t b = FX_BUF_INIT;
-        if ((rc = fx_treebytes_write(&tree, s.max_nodes, &b, err)) == FX_OK) {
-            resp->tree.data = fx_arena_alloc(call->arena, b.len + 1);
-            memcpy(resp->tree.data, b.data, b.len);
-            resp->tree.len = b.len;
-        }
-        fx_buf_free(&b);
+    case QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_TREE:
+        rc = tree_bytes(&tree, s.max_nodes, call->arena, &resp->tree, err);
         break;
-    }
     case QUERIER__V1__PROFILE_FORMAT__PROFILE_FORMAT_DOT: {
         fx_buf_t b = FX_BUF_INIT;
         fx_dot_opts_t o = {r->optional_max_nodes_case ? r->max_nodes : 0, s.type.id,
@@ -350,9 +359,7 @@ static int select_merge_stacktraces(fx_call_t *call, const ProtobufCMessage *in,
         break;
     }
     default:
-        /* Grafana treats a missing flamegraph as "no data". */
-        if (tree.nodes[FX_TREE_ROOT].total > 0)
-            resp->flamegraph = fx_flamegraph_encode(&tree, s.max_nodes, call->arena);
+        resp->flamegraph = flamegraph_or_null(&tree, s.max_nodes, call->arena);
     }
 out:
     fx_tree_free(&tree);
