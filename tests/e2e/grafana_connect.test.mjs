@@ -14,6 +14,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
+import { Label, Profile } from 'pprof-format';
 import { Fornax, FIXTURES, ROOT } from './lib/fornax.mjs';
 
 const BUF = path.join(ROOT, 'tests/e2e/node_modules/.bin/buf');
@@ -21,7 +23,10 @@ const SCHEMA = path.join(ROOT, 'proto');
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 const RANGE = { start: '0', end: '4102444800000' };
 
+const SPAN_A = '00000000000000a1';
+const SPAN_B = '00000000000000b2';
 let f;
+let spanTotals; // nanoseconds of CPU the pushed samples of each span carry
 
 // Runs one unary call through connect-go. Resolves {code, out, err}: code is buf's exit
 // status (0 on success), out the response as proto3 JSON text.
@@ -58,6 +63,20 @@ before(async () => {
   const input = path.join(FIXTURES, 'connect-push/buf-curl-push.input.json');
   const push = await bufCurl('push.v1.PusherService', 'Push', JSON.parse(fs.readFileSync(input, 'utf8')));
   assert.equal(push.code, 0, `Push through connect-go failed: ${push.err}`);
+
+  // The Go CPU profile again as a traced service would send it: a span_id sample label
+  // on two thirds of the samples (what tracer integrations attach), for span profiles.
+  const p = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(FIXTURES, 'pprof/go-cpu.pb.gz'))));
+  const key = p.stringTable.dedup('span_id');
+  const cpuCol = p.sampleType.findIndex((t) => p.stringTable.strings[t.type] === 'cpu');
+  spanTotals = { [SPAN_A]: 0, [SPAN_B]: 0 };
+  p.sample.forEach((sample, i) => {
+    const span = [SPAN_A, SPAN_B, null][i % 3];
+    if (!span) return;
+    sample.label = [...(sample.label ?? []), new Label({ key, str: p.stringTable.dedup(span) })];
+    spanTotals[span] += Number(sample.value[cpuCol]);
+  });
+  await f.ingest({ name: 'traced{env=prod}', format: 'pprof' }, zlib.gzipSync(p.encode()));
 });
 
 after(async () => { if (f) await f.stop(); });
@@ -78,6 +97,7 @@ test('every query Grafana sends decodes in connect-go and equals the JSON answer
     ['SelectSeries', { profileTypeID: CPU, labelSelector: '{}', step: 15, groupBy: ['service_name'], ...RANGE }],
     ['SelectMergeProfile', { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE }],
     ['GetProfileStats', {}],
+    ['SelectMergeSpanProfile', { profileTypeID: CPU, labelSelector: '{service_name="traced"}', spanSelector: [SPAN_A], ...RANGE }],
     ['Diff', {
       left: { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE },
       right: { profileTypeID: CPU, labelSelector: '{}', ...RANGE } }],
@@ -92,7 +112,7 @@ test('what connect-go decodes is the data that was pushed', async () => {
   const types = (await viaConnectGo('ProfileTypes', RANGE)).profileTypes.map((t) => t.ID);
   assert.ok(types.includes(CPU), `ProfileTypes: ${types}`);
   const services = (await viaConnectGo('LabelValues', { name: 'service_name', ...RANGE })).names;
-  assert.deepEqual(services, ['buf-curl-test', 'gosvc']);
+  assert.deepEqual(services, ['buf-curl-test', 'gosvc', 'traced']);
 
   const fg = (await viaConnectGo('SelectMergeStacktraces',
     { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE })).flamegraph;
@@ -108,6 +128,19 @@ test('what connect-go decodes is the data that was pushed', async () => {
     profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', step: 3600, ...RANGE })).series;
   assert.equal(series.length, 1);
   assert.equal(series[0].points.reduce((s, x) => s + x.value, 0), pprofTotal);
+});
+
+test('"profiles for this span": SelectMergeSpanProfile counts exactly the span\'s samples', async () => {
+  const span = async (ids) => (await viaConnectGo('SelectMergeSpanProfile', {
+    profileTypeID: CPU, labelSelector: '{service_name="traced"}', spanSelector: ids, ...RANGE })).flamegraph;
+  assert.ok(spanTotals[SPAN_A] > 0 && spanTotals[SPAN_B] > 0);
+  assert.equal((await span([SPAN_A])).total, String(spanTotals[SPAN_A]));
+  assert.equal((await span([SPAN_B])).total, String(spanTotals[SPAN_B]));
+  assert.equal((await span([SPAN_A, SPAN_B])).total, String(spanTotals[SPAN_A] + spanTotals[SPAN_B]));
+  assert.equal(await span(['00000000000000ff']), undefined, 'an unknown span has no flame graph');
+  const bad = await bufCurl('querier.v1.QuerierService', 'SelectMergeSpanProfile',
+    { profileTypeID: CPU, labelSelector: '{}', spanSelector: ['xyz'], ...RANGE });
+  assert.equal(JSON.parse(bad.out || bad.err).code, 'invalid_argument');
 });
 
 test('errors reach connect-go as Connect error envelopes with the right code', async () => {
