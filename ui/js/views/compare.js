@@ -6,7 +6,7 @@ import { rpc } from '../api.js';
 import { FlameGraph } from '../flamegraph.js';
 import { decodeFlamegraph } from '../flamedata.js';
 import { splitPath } from '../state.js';
-import { SearchBox, SideControls, sideQuery, mergeRequest } from './common.js';
+import { SearchBox, SideControls, sideQuery, mergeRequest, collapseButton, collapseOpts } from './common.js';
 
 export class ComparisonView {
   constructor(host, app) {
@@ -15,7 +15,8 @@ export class ComparisonView {
     host.append(this.el);
     const bar = h('div', { class: 'toolbar' });
     this.search = new SearchBox(bar, { onChange: (q) => app.navigate({ search: q }, { replace: true }) });
-    bar.append(h('span', { class: 'spacer' }),
+    this.collapseBtn = collapseButton(app);
+    bar.append(this.collapseBtn, h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn', text: 'Show diff →', 'data-testid': 'to-diff', onclick: () => app.navigate({ view: 'diff' }) }));
     this.panes = h('div', { class: 'panes' });
     this.el.append(bar, this.panes);
@@ -25,7 +26,7 @@ export class ComparisonView {
       this.panes.append(col);
       const ctl = new SideControls(col, app, side);
       const flame = new FlameGraph(col, {
-        pane: side === 'l' ? 'left' : 'right', format: app.format(),
+        pane: side === 'l' ? 'left' : 'right', format: app.format(), ...collapseOpts(app),
         label: side === 'l' ? 'Baseline flame graph' : 'Comparison flame graph',
         onFocus: (path) => app.navigate({ [`${side}focus`]: path.join(';') }),
         onSearchName: (name) => app.navigate({ search: name }),
@@ -36,6 +37,8 @@ export class ComparisonView {
 
   async update(s, prev, force) {
     this.search.value = s.search;
+    this.collapseBtn.sync(s);
+    for (const p of Object.values(this.sides)) p.flame.setCollapse(s.collapse !== 'off');
     await Promise.all(['l', 'r'].map((side) => this.updateSide(s, side, force)));
   }
 
