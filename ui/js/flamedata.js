@@ -202,6 +202,9 @@ export class FlameData {
         r.lShare = this.leftTicks ? lTotal[k] / this.leftTicks : 0;
         r.rShare = this.rightTicks ? rTotal[k] / this.rightTicks : 0;
         r.diff = diffPercent(r.lShare, r.rShare);
+        // the change of the function's own (self) share: where the time went, not who
+        // called it (a caller's total grows with every callee's regression)
+        r.selfDelta = (this.rightTicks ? rSelf[k] / this.rightTicks : 0) - (this.leftTicks ? lSelf[k] / this.leftTicks : 0);
       }
       rows.push(r);
     }

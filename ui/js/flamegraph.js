@@ -8,7 +8,7 @@
 
 import { h, esc, dismissable } from './dom.js';
 import { paletteIndex, palette, diffBucket, diffColor, diffClass, themeColors, PALETTE_SIZE } from './colors.js';
-import { formatPercent, formatChange } from './format.js';
+import { formatPercent, formatChange, formatPoints } from './format.js';
 import { diffPercent } from './flamedata.js';
 
 const ROW = 18; // bar height in CSS px, gap included
@@ -520,6 +520,8 @@ export class FlameGraph {
       rows.push(['Comparison', `${formatPercent(rs)} <span class="muted">(${esc(f(d.rTotal[i]))})</span>`]);
       rows.push(['Diff', `<b class="diff-${diffClass(p)}">${formatChange(p)}</b>`]);
       rows.push(['Self', `${esc(f(d.lSelf[i]))} → ${esc(f(d.rSelf[i]))}`]);
+      const sd = (d.rightTicks ? d.rSelf[i] / d.rightTicks : 0) - (d.leftTicks ? d.lSelf[i] / d.leftTicks : 0);
+      if (sd) rows.push(['Self share', formatPoints(sd)]);
     } else {
       rows.push(['Total', `${esc(f(d.total[i]))} <span class="muted">(${formatPercent(root ? d.total[i] / root : 0)})</span>`]);
       rows.push(['Self', `${esc(f(d.self[i]))} <span class="muted">(${formatPercent(root ? d.self[i] / root : 0)})</span>`]);

@@ -437,6 +437,14 @@ describe('diff and comparison', () => {
     assert.ok(parse.diff < 0);
     const row = await page.$eval('[data-testid="top-row"][data-name="compress"]', (r) => ({ ...r.dataset }));
     assert.ok(Number(row.diff) > 90);
+    // the table sorts by the change of self share: compress itself took +38.4 points,
+    // parse lost 28.2; the callers' totals (main, serve, handle) grew but not their self
+    assert.equal(await page.getAttribute('[data-testid="top-table"] th[aria-sort="descending"]', 'data-key'), 'selfDelta');
+    const order = await page.$$eval('[data-testid="top-row"]', (rs) => rs.map((r) => [r.dataset.name, Number(r.dataset.selfDelta)]));
+    assert.equal(order[0][0], 'compress');
+    assert.ok(close(order[0][1], 400 / 510 - 100 / 250), `compress self delta ${order[0][1]}`);
+    assert.deepEqual(order.at(-1)[0], 'parse');
+    assert.match(await page.textContent('[data-testid="top-row"][data-name="compress"]'), /\+38\.4 pp/);
     assert.equal(await page.isVisible('[data-testid="diff-legend"]'), true);
     await hoverBar(page, 'diff', 'compress');
     const tip = await page.textContent(`${paneSel('diff')} .fg-tip`);
