@@ -105,16 +105,19 @@ export class FlameData {
 
   // Chains of single children (what @grafana/flamegraph collapses): node i belongs to the
   // chain of its parent when that parent (not the root) has i as its only child and i keeps
-  // at least CHAIN_SHARE of the parent's total. chainTop[i] is the first node of i's chain
+  // at least CHAIN_SHARE of the parent's total. Unlike Grafana, a frame with more self time
+  // than that allows is never folded: it is doing the work (a hot leaf such as crc32 under
+  // its only caller), and hiding its name would hide what the user is looking for.
+  // chainTop[i] is the first node of i's chain
   // (i itself when i starts one); hasChain[t] = 1 when chain t has more than one node.
   // Computed once per data set (level order visits parents first).
   chains() {
     if (this.chainTop) return this;
-    const { n, parent, childCount, total } = this;
+    const { n, parent, childCount, total, self } = this;
     const top = new Int32Array(n), has = new Uint8Array(n), link = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const p = parent[i];
-      if (p > 0 && childCount[p] === 1 && total[i] >= CHAIN_SHARE * total[p]) {
+      if (p > 0 && childCount[p] === 1 && total[i] >= CHAIN_SHARE * total[p] && self[i] <= (1 - CHAIN_SHARE) * total[i]) {
         link[i] = 1; top[i] = top[p]; has[top[i]] = 1;
       } else top[i] = i;
     }

@@ -91,11 +91,11 @@ function fromFolded(text) {
 
 test('layout folds single-child chains of >= 99% into their head', () => {
   // main -> a -> b is one chain (a and b each keep all of their parent); p -> q keeps 98%
-  const d = fromFolded('main;a;b;c 60\nmain;a;b;x 40\np;q 98\np 2');
+  const d = fromFolded('main;a;b;c 60\nmain;a;b;x 40\np;q 98\np 2\nw;hot 50');
   const id = (nm) => d.names.indexOf(nm) >= 0 && [...Array(d.n).keys()].find((i) => d.nameOf(i) === nm);
   const rowsOf = (lay) => Array.from({ length: lay.maxRow + 1 }, (_, r) => Array.from(lay.order.subarray(lay.rowStart[r], lay.rowStart[r + 1])).map((i) => d.nameOf(i)));
   const lay = d.layout(true, null, null);
-  assert.deepEqual(rowsOf(lay), [['total'], ['main', 'p'], ['c', 'x', 'q']]);
+  assert.deepEqual(rowsOf(lay), [['total'], ['main', 'p', 'w'], ['c', 'x', 'q', 'hot']], 'a frame with self time (hot) is not folded');
   assert.equal(lay.folded[id('main')], 2);
   assert.equal(lay.bottom[id('main')], id('b'));
   assert.equal(lay.folded[id('p')], 0, 'a 98% child is not folded');
@@ -104,17 +104,17 @@ test('layout folds single-child chains of >= 99% into their head', () => {
   // a kept name (search match) stays visible and splits the chain
   const keep = new Uint8Array(d.names.length);
   keep[d.names.indexOf('b')] = 1;
-  assert.deepEqual(rowsOf(d.layout(true, null, keep)), [['total'], ['main', 'p'], ['b', 'q'], ['c', 'x']]);
-  assert.deepEqual(rowsOf(d.layout(true, null, null, id('a'))), [['total'], ['main', 'p'], ['a', 'q'], ['c', 'x']]);
+  assert.deepEqual(rowsOf(d.layout(true, null, keep)), [['total'], ['main', 'p', 'w'], ['b', 'q', 'hot'], ['c', 'x']]);
+  assert.deepEqual(rowsOf(d.layout(true, null, null, id('a'))), [['total'], ['main', 'p', 'w'], ['a', 'q', 'hot'], ['c', 'x']]);
   // flipping the chain (by its top) expands it; no collapse: rows are the levels
   d.chains();
   assert.equal(d.chainTop[id('b')], id('main'));
   const flip = new Uint8Array(d.n);
   flip[id('main')] = 1;
   const open = rowsOf(d.layout(true, flip, null));
-  assert.deepEqual(open, [['total'], ['main', 'p'], ['a', 'q'], ['b'], ['c', 'x']]);
+  assert.deepEqual(open, [['total'], ['main', 'p', 'w'], ['a', 'q', 'hot'], ['b'], ['c', 'x']]);
   assert.deepEqual(rowsOf(d.layout(false, null, null)), open);
-  assert.deepEqual(rowsOf(d.layout(false, flip, null)), [['total'], ['main', 'p'], ['c', 'x', 'q']]);
+  assert.deepEqual(rowsOf(d.layout(false, flip, null)), [['total'], ['main', 'p', 'w'], ['c', 'x', 'q', 'hot']]);
 });
 
 test('diff sandwich keeps both sides', () => {

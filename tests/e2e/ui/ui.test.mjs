@@ -344,7 +344,11 @@ describe('folded chains and the context menu', () => {
     assert.equal(got.find((b) => b.name === 'main'), undefined, 'folded frames are not drawn');
     const serve = got.find((b) => b.name === 'serve');
     assert.deepEqual([serve.depth, serve.row], [4, 2], 'the frames below a fold move up');
-    assert.deepEqual(got.find((b) => b.name === 'handle_request').group, ['crc_bytes']);
+    // crc_bytes is handle_request's only callee, but it does the work itself: never folded
+    assert.deepEqual(['handle_request', 'crc_bytes'].map((n) => got.find((b) => b.name === n).collapsed), [0, 0]);
+    assert.equal(got.find((b) => b.name === 'crc_bytes').row, 4);
+    const sys = got.find((b) => b.name === 'entry_SYSCALL_64_after_hwframe');
+    assert.deepEqual(sys.group, ['do_syscall_64', '__x64_sys_clock_gettime', 'posix_cpu_clock_get']);
     assert.equal(got.find((b) => b.name === 'sort_ints').collapsed, 0, 'a frame without a single child is no group');
     await hoverBar(page, 'main', 'work');
     assert.match(await page.textContent(`${paneSel('main')} .fg-tip`), /Folded \(2\)\s*__libc_start_call_main\s*main/);
@@ -356,7 +360,7 @@ describe('folded chains and the context menu', () => {
     got = await nodes(page);
     assert.deepEqual(['work', '__libc_start_call_main', 'main', 'serve'].map((n) => got.find((b) => b.name === n).row), [1, 2, 3, 4]);
     assert.equal(got.find((b) => b.name === 'work').collapsed, 0);
-    assert.equal(got.find((b) => b.name === 'handle_request').collapsed, 1, 'other groups stay folded');
+    assert.equal(got.find((b) => b.name === 'entry_SYSCALL_64_after_hwframe').collapsed, 3, 'other groups stay folded');
     // 'e' on the keyboard cursor folds it again
     rc = await renderCount(page);
     await page.focus(`${paneSel('main')} canvas`);
@@ -381,13 +385,14 @@ describe('folded chains and the context menu', () => {
     assert.equal((await nodes(page)).find((b) => b.name === 'work').collapsed, 2);
     // a search match inside a chain is never folded away
     rc = await renderCount(page);
-    await page.fill('[data-testid="search"]', 'crc_bytes');
+    await page.fill('[data-testid="search"]', '__libc_start_call_main');
     await page.keyboard.press('Enter');
     await waitRender(page, 'main', rc);
     got = await nodes(page);
-    const crc = got.find((b) => b.name === 'crc_bytes');
-    assert.ok(crc && crc.highlighted && crc.row === 4, 'crc_bytes is drawn below handle_request');
-    assert.equal(got.find((b) => b.name === 'handle_request').collapsed, 0);
+    const libc = got.find((b) => b.name === '__libc_start_call_main');
+    assert.ok(libc && libc.highlighted && libc.row === 2, 'the match is drawn below work');
+    assert.deepEqual(libc.group, ['main'], 'the rest of the chain stays folded under it');
+    assert.equal(got.find((b) => b.name === 'work').collapsed, 0);
     assert.deepEqual(page.errors || [], []);
     await page.close();
   });
