@@ -7,7 +7,7 @@
 // the DOM instead of pixels.
 
 import { h, esc, dismissable } from './dom.js';
-import { paletteIndex, palette, diffBucket, diffColor, diffClass, themeColors, PALETTE_SIZE } from './colors.js';
+import { paletteIndex, palette, diffBucket, diffColor, diffClass, themeColors, heatBucket, heatColor, PALETTE_SIZE } from './colors.js';
 import { formatPercent, formatChange, formatPoints } from './format.js';
 import { diffPercent } from './flamedata.js';
 
@@ -22,7 +22,8 @@ export class FlameGraph {
   // opts: pane (data-pane name), inverted (root at the bottom, for callers),
   // onFocus(path), onSandwich(name), onSearchName(name), onCollapseAll(on) (expand/collapse
   // all groups; without it the widget does it alone), format(value) -> string,
-  // label (accessible name), collapse (fold single-child chains; default true).
+  // label (accessible name), collapse (fold single-child chains; default true),
+  // colorMode ('package', or 'self': a heat scale of each frame's self time).
   constructor(host, opts = {}) {
     this.opts = opts;
     this.el = h('div', { class: 'fg', 'data-testid': 'flamegraph', 'data-pane': opts.pane || 'main', 'data-state': 'empty', 'data-render-count': '0' });
@@ -46,6 +47,7 @@ export class FlameGraph {
     this.marked = null;
     this.colorBlind = false;
     this.collapse = opts.collapse !== false;
+    this.colorMode = opts.colorMode === 'self' ? 'self' : 'package';
     this.flip = null; // per chain top: 1 = the opposite of this.collapse
     this.lay = null;
     this.drawn = new Int32Array(0);
@@ -98,6 +100,12 @@ export class FlameGraph {
     this.fills = new Array(K_COUNT);
     this.textFor = new Array(K_COUNT);
     for (let k = 0; k < PALETTE_SIZE; k++) { this.fills[k] = pal[k]; this.textFor[k] = this.colors.text; }
+    if (this.heat()) {
+      for (let k = 0; k < PALETTE_SIZE; k++) {
+        this.fills[k] = heatColor(k, this.colors.theme);
+        if (k > 15 && this.colors.theme !== 'dark') this.textFor[k] = '#fff';
+      }
+    }
     if (this.data && this.data.kind === 'diff') {
       for (let k = 0; k <= 20; k++) {
         this.fills[k] = diffColor(k, this.colorBlind);
@@ -121,17 +129,7 @@ export class FlameGraph {
     const names = data ? data.names : [];
     this.nameKey = new Uint8Array(names.length);
     names.forEach((nm, k) => { this.nameKey[k] = nm === 'total' && k === 0 ? K_ROOT : nm === 'other' ? K_OTHER : paletteIndex(nm); });
-    if (data && data.kind === 'diff') {
-      this.nodeKey = new Uint8Array(data.n);
-      this.nodeDiff = new Float32Array(data.n);
-      for (let i = 0; i < data.n; i++) {
-        const p = diffPercent(data.leftTicks ? data.lTotal[i] / data.leftTicks : 0, data.rightTicks ? data.rTotal[i] / data.rightTicks : 0);
-        this.nodeDiff[i] = p;
-        this.nodeKey[i] = diffBucket(p);
-      }
-    } else {
-      this.nodeKey = null; this.nodeDiff = null;
-    }
+    this.nodeKeys();
     this.readTheme();
     if (this.matched && data) this.setSearch(this.searchQuery);
     if (this.markedNames) this.setMarked(this.markedNames);
@@ -147,6 +145,39 @@ export class FlameGraph {
     this.el.dataset.total = data ? String(data.rootTotal) : '0';
     this.el.dataset.focus = this.focusPathString();
     this.invalidate();
+  }
+
+  heat() { return this.colorMode === 'self' && !(this.data && this.data.kind === 'diff'); }
+
+  // Per-node colour keys where the colour is not by name: diff buckets, or self-time heat.
+  nodeKeys() {
+    const data = this.data;
+    this.nodeKey = null; this.nodeDiff = null;
+    if (data && data.kind === 'diff') {
+      this.nodeKey = new Uint8Array(data.n);
+      this.nodeDiff = new Float32Array(data.n);
+      for (let i = 0; i < data.n; i++) {
+        const p = diffPercent(data.leftTicks ? data.lTotal[i] / data.leftTicks : 0, data.rightTicks ? data.rTotal[i] / data.rightTicks : 0);
+        this.nodeDiff[i] = p;
+        this.nodeKey[i] = diffBucket(p);
+      }
+    } else if (data && this.heat()) {
+      let max = 0;
+      for (let i = 1; i < data.n; i++) if (data.self[i] > max) max = data.self[i];
+      this.nodeKey = new Uint8Array(data.n);
+      for (let i = 0; i < data.n; i++) {
+        const nk = this.nameKey[data.name[i]];
+        this.nodeKey[i] = nk === K_ROOT || nk === K_OTHER ? nk : heatBucket(data.self[i], max);
+      }
+    }
+  }
+
+  setColorMode(mode) {
+    mode = mode === 'self' ? 'self' : 'package';
+    this.el.dataset.colorMode = mode;
+    if (mode === this.colorMode) return;
+    this.colorMode = mode;
+    this.nodeKeys(); this.readTheme(); this.invalidate();
   }
 
   setLoading(on) {
@@ -446,7 +477,7 @@ export class FlameGraph {
         const k = this.keys(i);
         const nm = d.names[d.name[i]];
         const hl = this.matched ? (this.matched[d.name[i]] ? 'true' : 'false') : 'false';
-        let cls = k === K_DIM ? 'dim' : k === K_ROOT ? 'root' : k === K_OTHER ? 'other' : diff ? 'diff-' + diffClass(this.nodeDiff[i]) : 'pkg-' + k;
+        let cls = k === K_DIM ? 'dim' : k === K_ROOT ? 'root' : k === K_OTHER ? 'other' : diff ? 'diff-' + diffClass(this.nodeDiff[i]) : (this.heat() ? 'heat-' : 'pkg-') + k;
         if (diff && i === 0 && k !== K_DIM) cls = 'diff-' + diffClass(this.nodeDiff[0]);
         let extra = '';
         if (diff) {

@@ -16,6 +16,7 @@ export const DEFAULTS = Object.freeze({
   groupBy: '', gv: '', // tag explorer
   maxNodes: '',
   collapse: '', // 'off' shows every frame; by default single-child chains are folded
+  color: '', // 'self' colours flame graphs by self time instead of by package
   explain: '', // '1' when the explain panel is open
 });
 

@@ -304,6 +304,32 @@ describe('single view', () => {
     await page.close();
   });
 
+  it('colour by self time makes the frames doing the work the hottest', async () => {
+    const page = await open({ ...CFP });
+    let rc = await renderCount(page);
+    await page.click('[data-testid="color-mode"] button[data-value="self"]');
+    await waitRender(page, 'main', rc);
+    assert.match(page.url(), /color=self/);
+    assert.equal(await page.getAttribute(paneSel('main'), 'data-color-mode'), 'self');
+    const by = Object.fromEntries((await nodes(page)).map((n) => [n.name, n]));
+    const heat = (n) => Number(/^heat-(\d+)$/.exec(by[n].color)[1]);
+    // self: sort_ints 673, crc_bytes 667, __random 119, serve 0 (fixture samples)
+    assert.equal(heat('sort_ints'), 23);
+    assert.equal(heat('crc_bytes'), 23);
+    assert.ok(heat('__random') > 0 && heat('__random') < heat('crc_bytes'));
+    assert.equal(heat('serve'), 0, 'no self time: neutral');
+    assert.equal(by.total.color, 'root');
+    const [r, g, b] = by.sort_ints.fill.match(/\d+/g).map(Number);
+    assert.ok(r > g && r > b || /^hsl\(0 /.test(by.sort_ints.fill), `hottest is red: ${by.sort_ints.fill}`);
+    await shot(page, 'color-self');
+    // and back to package colours
+    rc = await renderCount(page);
+    await page.click('[data-testid="color-mode"] button[data-value=""]');
+    await waitRender(page, 'main', rc);
+    assert.ok((await nodes(page)).find((n) => n.name === 'sort_ints').color.startsWith('pkg-'));
+    await page.close();
+  });
+
   it('label autocomplete and timeline drag update the query', async () => {
     const page = await open({ ...CFP });
     const input = page.locator('[data-testid="label-selector"]');

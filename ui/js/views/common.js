@@ -91,8 +91,14 @@ export function collapseButton(app) {
 // through the URL like the button.
 export const collapseOpts = (app) => ({
   collapse: app.state.collapse !== 'off',
+  colorMode: app.state.color,
   onCollapseAll: (on) => app.navigate({ collapse: on ? '' : 'off' }),
 });
+
+// Colour by package (default) or by self time, for the non-diff flame graphs of a view.
+export function colorModePicker(app) {
+  return segmented([['', 'Package'], ['self', 'Self time']], app.state.color, (v) => app.navigate({ color: v }), 'color-mode');
+}
 
 export function diffLegend(colorBlind, onToggle) {
   const stops = [0, 5, 10, 15, 20].map((b) => diffColor(b, colorBlind));

@@ -6,7 +6,7 @@ import { rpc } from '../api.js';
 import { FlameGraph } from '../flamegraph.js';
 import { decodeFlamegraph } from '../flamedata.js';
 import { splitPath } from '../state.js';
-import { SearchBox, SideControls, sideQuery, mergeRequest, collapseButton, collapseOpts } from './common.js';
+import { SearchBox, SideControls, sideQuery, mergeRequest, collapseButton, collapseOpts, colorModePicker } from './common.js';
 
 export class ComparisonView {
   constructor(host, app) {
@@ -16,7 +16,8 @@ export class ComparisonView {
     const bar = h('div', { class: 'toolbar' });
     this.search = new SearchBox(bar, { onChange: (q) => app.navigate({ search: q }, { replace: true }) });
     this.collapseBtn = collapseButton(app);
-    bar.append(this.collapseBtn, h('span', { class: 'spacer' }),
+    this.colorMode = colorModePicker(app);
+    bar.append(this.collapseBtn, h('span', { class: 'small muted', text: 'Colour' }), this.colorMode, h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn', text: 'Show diff →', 'data-testid': 'to-diff', onclick: () => app.navigate({ view: 'diff' }) }));
     this.panes = h('div', { class: 'panes' });
     this.el.append(bar, this.panes);
@@ -38,7 +39,8 @@ export class ComparisonView {
   async update(s, prev, force) {
     this.search.value = s.search;
     this.collapseBtn.sync(s);
-    for (const p of Object.values(this.sides)) p.flame.setCollapse(s.collapse !== 'off');
+    this.colorMode.setValue(s.color);
+    for (const p of Object.values(this.sides)) { p.flame.setCollapse(s.collapse !== 'off'); p.flame.setColorMode(s.color); }
     await Promise.all(['l', 'r'].map((side) => this.updateSide(s, side, force)));
   }
 

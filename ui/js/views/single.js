@@ -11,7 +11,7 @@ import { decodeFlamegraph } from '../flamedata.js';
 import { resolveRange } from '../time.js';
 import { splitPath } from '../state.js';
 import { exportPprof, exportFlamebearer, exportFolded, exportPNG, baseName } from '../export.js';
-import { SearchBox, segmented, menuButton, mergeRequest, fetchSeries, collapseButton, collapseOpts } from './common.js';
+import { SearchBox, segmented, menuButton, mergeRequest, fetchSeries, collapseButton, collapseOpts, colorModePicker } from './common.js';
 
 export class SingleView {
   constructor(host, app) {
@@ -30,7 +30,8 @@ export class SingleView {
       app.state.display, (v) => app.navigate({ display: v }), 'display');
     this.explainBtn = h('button', { type: 'button', class: 'btn explain-btn', 'data-testid': 'explain', text: 'Explain', 'aria-pressed': 'false', onclick: () => app.navigate({ explain: app.state.explain ? '' : '1' }) });
     this.collapseBtn = collapseButton(app);
-    bar.append(this.resetBtn, this.collapseBtn, h('span', { class: 'spacer' }), this.display,
+    this.colorMode = colorModePicker(app);
+    bar.append(this.resetBtn, this.collapseBtn, h('span', { class: 'small muted', text: 'Colour' }), this.colorMode, h('span', { class: 'spacer' }), this.display,
       menuButton('Export ▾', () => this.exportItems(), 'export'), this.explainBtn);
 
     this.content = h('div', { class: 'content' });
@@ -88,7 +89,8 @@ export class SingleView {
     this.explainBtn.setAttribute('aria-pressed', s.explain ? 'true' : 'false');
     this.resetBtn.disabled = !s.focus;
     this.collapseBtn.sync(s);
-    for (const f of [this.flame, this.callers, this.callees]) f.setCollapse(s.collapse !== 'off');
+    this.colorMode.setValue(s.color);
+    for (const f of [this.flame, this.callers, this.callees]) { f.setCollapse(s.collapse !== 'off'); f.setColorMode(s.color); }
     if (force || key !== this.key) {
       this.key = key;
       await this.fetch(s);

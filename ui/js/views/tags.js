@@ -61,6 +61,7 @@ export class TagsView {
 
   async update(s, prev, force) {
     this.flame.setCollapse(s.collapse !== 'off');
+    this.flame.setColorMode(s.color);
     let range;
     try { range = resolveRange(s.from, s.until); } catch (e) { this.timeline.setError(e.message); return; }
     const names = await this.loadNames(s, range);
