@@ -538,6 +538,12 @@ describe('diff and comparison', () => {
     const r = (await nodes(page, 'right')).find((n) => n.name === 'compress');
     assert.ok(close(l.share, 100 / 250) && close(r.share, 400 / 510));
     await shot(page, 'comparison');
+    // a sandwich from either side opens the diff sandwich of both
+    await menuPick(page, 'right', 'compress', 'Open in sandwich view');
+    await waitReady(page, 'callers');
+    assert.match(decodeURIComponent(page.url()), /view=diff.*display=sandwich.*fn=compress/);
+    const root = (await nodes(page, 'callers')).find((b) => b.row === 0);
+    assert.ok(root.name === 'compress' && close(root.baseline, 100 / 250) && close(root.comparison, 400 / 510));
     await page.close();
   });
 });

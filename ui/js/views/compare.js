@@ -1,5 +1,6 @@
 // Comparison view: two flame graphs side by side, each with its own label selector and
-// time range (baseline on the left, comparison on the right), one shared search.
+// time range (baseline on the left, comparison on the right), one shared search. The
+// sandwich of a function opens in the diff view, where both sides share one graph.
 
 import { h } from '../dom.js';
 import { rpc } from '../api.js';
@@ -31,6 +32,7 @@ export class ComparisonView {
         label: side === 'l' ? 'Baseline flame graph' : 'Comparison flame graph',
         onFocus: (path) => app.navigate({ [`${side}focus`]: path.join(';') }),
         onSearchName: (name) => app.navigate({ search: name }),
+        onSandwich: (name) => app.navigate({ view: 'diff', display: 'sandwich', fn: name }),
       });
       this.sides[side] = { ctl, flame, col, key: null, seq: 0 };
     }
