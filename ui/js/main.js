@@ -155,6 +155,7 @@ class App {
       ['Tab', 'Move to the flame graph (or table)'],
       ['← → ↑ ↓', 'Move between bars (flame graph focused)'], ['Enter', 'Focus (zoom into) the bar'],
       ['Esc', 'Reset zoom, clear search, close menus'], ['s', 'Sandwich view of the bar or row'],
+      ['e', 'Expand or fold the group of the bar (⊞n)'],
       ['Home', 'Back to the focused bar'],
       ['Mouse', 'Click a bar to zoom; right-click for more; drag on a timeline to pick a range'],
     ];
