@@ -586,6 +586,15 @@ describe('tag explorer: top values and Other', () => {
     assert.ok(rows.every((r) => r.sd >= 0 && Number.isFinite(r.sd)));
     assert.match(await page.textContent('[data-testid="view-tags"] thead'), /Std\. deviation/);
     assert.equal(await page.getAttribute('[data-testid="timeline"][data-pane="tags"]', 'data-series'), '11');
+    // the donut chart: one slice per row, shares adding up to the whole
+    const slices = await page.$$eval('[data-testid="tag-pie"] path', (ps) => ps.map((p) => [p.dataset.value, Number(p.dataset.share)]));
+    assert.equal(slices.length, 11);
+    assert.ok(close(slices.reduce((a, [, v]) => a + v, 0), 1, 1e-9));
+    assert.ok(close(slices[10][1], 30 / 780, 1e-9) && close(slices[0][1], 120 / 780, 1e-9));
+    await page.locator('[data-testid="tag-pie"] path[data-value="q02"]').dispatchEvent('click');
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('gv') === 'q02');
+    await waitReady(page, 'tag');
+    assert.ok((await nodes(page, 'tag')).find((n) => n.name === 'f02'));
     // Other opens as "every value but the top ten"
     await page.click('[data-testid="tag-row"][data-other="true"]');
     await waitReady(page, 'tag');

@@ -1,7 +1,7 @@
 // Tag explorer: group the query by one label, draw a timeline per value, and list each
 // value's total, average, standard deviation and share: the TOP values with the largest
 // totals, then "Other" for the rest (the ungrouped total minus the top values, point by
-// point). Picking a value (or Other, as a label!~"top values" selector) shows its flame
+// point), with a donut chart of the shares. Picking a value (or Other, as a label!~"top values" selector) shows its flame
 // graph and offers it to the single, comparison and diff views.
 
 import { h, esc } from '../dom.js';
@@ -16,6 +16,7 @@ import { fetchSeries, mergeRequest, collapseOpts } from './common.js';
 
 const TOP = 10;
 export const OTHER = '~other'; // the gv of the Other row
+const OTHER_COLOR = 'hsl(220 8% 62%)';
 
 export class TagsView {
   constructor(host, app) {
@@ -30,8 +31,13 @@ export class TagsView {
       onSelect: (a, b) => app.navigate({ from: String(a), until: String(b) }),
     });
     this.tableHost = h('div', { class: 'tag-table' });
+    this.pieHost = h('div', { class: 'tag-pie', 'data-testid': 'tag-pie' });
     this.actions = h('div', { class: 'toolbar tag-actions', hidden: true });
-    this.el.append(this.tableHost, this.actions);
+    this.el.append(h('div', { class: 'tag-summary' }, this.pieHost, this.tableHost), this.actions);
+    this.pieHost.addEventListener('click', (e) => {
+      const p = e.target.closest('path[data-value]');
+      if (p) app.navigate({ gv: p.dataset.value === this.app.state.gv ? '' : p.dataset.value });
+    });
     this.flameHost = h('div', { class: 'tag-flame' });
     this.el.append(this.flameHost);
     this.flame = new FlameGraph(this.flameHost, { ...collapseOpts(app), pane: 'tag', label: 'Flame graph of the selected value', emptyText: 'Pick a value in the table to see its flame graph.' });
@@ -115,13 +121,17 @@ export class TagsView {
   render(s, groupBy) {
     const fmt = this.app.format();
     const label = (r) => (r.other ? 'Other' : r.value || '(none)');
-    this.timeline.setSeries(this.rows.map((r) => ({ label: label(r), points: r.points, active: r.value === s.gv })), fmt, this.step);
+    const color = (r, i) => (r.other ? OTHER_COLOR : seriesColor(i));
+    this.timeline.setSeries(this.rows.map((r, i) => ({ label: label(r), points: r.points, active: r.value === s.gv, color: color(r, i) })), fmt, this.step);
     const rows = this.rows.map((r, i) => `<tr data-testid="tag-row" data-value="${esc(r.value)}"${r.other ? ' data-other="true"' : ''} data-total="${r.total}" data-avg="${r.avg}" data-sd="${r.sd}" tabindex="0"${r.value === s.gv ? ' class="hl" aria-selected="true"' : ''}>`
-      + `<td class="col-name"><span class="swatch" style="background:${seriesColor(i)}"></span>${r.other ? `<i>${esc(label(r))}</i>` : esc(label(r))}</td>`
+      + `<td class="col-name"><span class="swatch" style="background:${color(r, i)}"></span>${r.other ? `<i>${esc(label(r))}</i>` : esc(label(r))}</td>`
       + `<td class="col-num">${esc(fmt(r.avg))}</td><td class="col-num">${esc(fmt(r.sd))}</td><td class="col-num">${esc(fmt(r.total))}</td>`
       + `<td class="col-num">${formatPercent(this.grand ? r.total / this.grand : 0)}</td></tr>`).join('');
     this.tableHost.innerHTML = `<table class="tt"><thead><tr><th class="col-name">${esc(groupBy || 'label')}</th><th class="col-num">Average</th><th class="col-num">Std. deviation</th><th class="col-num">Total</th><th class="col-num">Share</th></tr></thead>`
       + `<tbody>${rows || '<tr class="empty"><td colspan="5">No series for this label in the range</td></tr>'}</tbody></table>`;
+    this.pieHost.innerHTML = pie(this.rows.map((r, i) => ({
+      value: r.value, label: label(r), share: this.grand ? r.total / this.grand : 0, color: color(r, i), active: r.value === s.gv,
+    })));
     this.actions.innerHTML = '';
     this.actions.hidden = !s.gv;
     if (s.gv) {
@@ -170,4 +180,24 @@ function stats(value, points) {
   const avg = vals.length ? total / vals.length : 0;
   const sd = vals.length ? Math.sqrt(vals.reduce((a, v) => a + (v - avg) ** 2, 0) / vals.length) : 0;
   return { value, points, total, avg, sd };
+}
+
+// A donut chart (SVG markup) of slices [{value, label, share, color, active}]; each slice
+// is a <path data-value data-share> with a <title>.
+function pie(slices) {
+  const C = 80, R = 72, IN = 40;
+  const pt = (rad, a) => `${(C + rad * Math.cos(a)).toFixed(2)} ${(C + rad * Math.sin(a)).toFixed(2)}`;
+  const arc = (a0, a1) => {
+    const big = a1 - a0 > Math.PI ? 1 : 0;
+    return `M${pt(R, a0)}A${R} ${R} 0 ${big} 1 ${pt(R, a1)}L${pt(IN, a1)}A${IN} ${IN} 0 ${big} 0 ${pt(IN, a0)}Z`;
+  };
+  let a = -Math.PI / 2;
+  const paths = slices.filter((sl) => sl.share > 0).map((sl) => {
+    const a0 = a, a1 = a + sl.share * 2 * Math.PI;
+    a = a1;
+    // a whole circle is two half arcs (an arc cannot start and end at one point)
+    const d = sl.share > 0.9999 ? arc(a0, a0 + Math.PI) + arc(a0 + Math.PI, a0 + 2 * Math.PI) : arc(a0, a1);
+    return `<path d="${d}" fill="${sl.color}" data-value="${esc(sl.value)}" data-share="${sl.share}"${sl.active ? ' class="active"' : ''}><title>${esc(sl.label)}: ${formatPercent(sl.share)}</title></path>`;
+  });
+  return `<svg viewBox="0 0 160 160" width="160" height="160" role="img" aria-label="Share of each value">${paths.join('')}</svg>`;
 }
