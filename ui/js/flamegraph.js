@@ -566,7 +566,7 @@ export class FlameGraph {
       rows.push([`Folded (${group.length})`, `<div class="fg-tip-group">${shown}</div>`]);
     }
     return `<div class="fg-tip-name">${esc(nm)}</div><table>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>`
-      + `<div class="fg-tip-hint muted">click: focus · right-click: more${group ? ' · e: expand' : ''}</div>`;
+      + `<div class="fg-tip-hint muted">click: focus · right-click: more${group ? ' (expand the group)' : ''}</div>`;
   }
 
   showTip(i, cx, cy) {
