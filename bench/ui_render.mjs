@@ -6,7 +6,8 @@
 // Serves ui/ from a throwaway loopback HTTP server so the page can import the real ES
 // modules, builds a random tree of N nodes in the server's level encoding, then times:
 // decode (levels -> typed arrays), the first draw, a redraw (median of 20), a zoomed
-// redraw, a search, and the DOM list the tests read.
+// redraw, a search, the DOM list the tests read, and the layout pass that folds
+// single-child chains (run on every search, focus and expand/collapse).
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -37,7 +38,7 @@ try {
   const page = await browser.ctx.newPage();
   await page.goto(`${base}/__bench`);
   console.log('ui_render: canvas flame graph, 1400 px wide, headless Chromium (ms)');
-  console.log('nodes     decode  first-draw  redraw(p50)  zoomed-redraw  search  dom-list  bars-drawn');
+  console.log('nodes     decode  first-draw  redraw(p50)  zoomed-redraw  search  dom-list   layout  bars-drawn  folded');
   for (const n of [8192, 65536]) {
     const r = await page.evaluate(async (N) => {
       const { decodeFlamegraph } = await import('/js/flamedata.js');
@@ -50,7 +51,8 @@ try {
       for (let i = 1; i < N; i++) {
         // attach below a recent node most of the time, so stacks get deep
         const p = nodes[Math.max(0, nodes.length - 1 - Math.floor(rnd() ** 3 * nodes.length))];
-        const c = { name: `${pk[i % pk.length]}.fn${i}`, self: 1 + Math.floor(rnd() * 1000), kids: [], depth: p.depth + 1 };
+        // one frame in eight has no self time, so some single-child chains fold
+        const c = { name: `${pk[i % pk.length]}.fn${i}`, self: i % 8 ? 1 + Math.floor(rnd() * 1000) : 0, kids: [], depth: p.depth + 1 };
         p.kids.push(c);
         nodes.push(c);
       }
@@ -94,11 +96,13 @@ try {
       t = performance.now(); w.setSearch('json'); w.draw(); const search = performance.now() - t;
       t = performance.now(); w.writeList(); const list = performance.now() - t;
       const drawn = w.drawnCount;
+      t = performance.now(); w.relayout(); const layout = performance.now() - t;
+      const folded = data.n - w.lay.order.length;
       w.destroy();
-      return { decode, first, p50: times[10], zoomed, search, list, drawn, n: data.n };
+      return { decode, first, p50: times[10], zoomed, search, list, layout, drawn, folded, n: data.n };
     }, n);
     const f = (x) => x.toFixed(2).padStart(7);
-    console.log(`${String(r.n).padEnd(8)} ${f(r.decode)} ${f(r.first)}      ${f(r.p50)}        ${f(r.zoomed)} ${f(r.search)}  ${f(r.list)}  ${String(r.drawn).padStart(10)}`);
+    console.log(`${String(r.n).padEnd(8)} ${f(r.decode)} ${f(r.first)}      ${f(r.p50)}        ${f(r.zoomed)} ${f(r.search)}  ${f(r.list)}  ${f(r.layout)}  ${String(r.drawn).padStart(10)}  ${String(r.folded).padStart(6)}`);
   }
 } finally {
   await browser.close();

@@ -53,6 +53,19 @@ export function palette(theme) {
     : `hsl(${h.toFixed(0)} ${62 + (i % 3) * 8}% ${70 + (i % 4) * 3}%)`);
 }
 
+// "Colour by self time": bucket 0 (no self time) is a neutral pale colour, then pale
+// yellow to deep red as a frame's self time nears the largest self time in the profile,
+// so the frames doing the work stand out whatever their package.
+export function heatBucket(self, maxSelf) {
+  if (!(self > 0) || !(maxSelf > 0)) return 0;
+  return Math.max(1, Math.min(PALETTE_SIZE - 1, Math.ceil((PALETTE_SIZE - 1) * (self / maxSelf))));
+}
+export function heatColor(k, theme) {
+  if (k === 0) return theme === 'dark' ? 'hsl(40 8% 30%)' : 'hsl(40 14% 86%)';
+  const t = k / (PALETTE_SIZE - 1), hue = (55 - 55 * t).toFixed(0);
+  return theme === 'dark' ? `hsl(${hue} 75% ${(28 + 16 * t).toFixed(0)}%)` : `hsl(${hue} ${(80 + 10 * t).toFixed(0)}% ${(80 - 32 * t).toFixed(0)}%)`;
+}
+
 // Diff colours per grafana-client.md §5: linear over [-100, 0, +100] between green,
 // grey and red (colour-blind: blue, grey, red). Buckets keep the canvas fill-style count low.
 export const DIFF_BUCKETS = 21; // -100, -90, ... 0 ... +90, +100

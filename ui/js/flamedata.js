@@ -9,6 +9,10 @@
 
 const num = (v) => (typeof v === 'number' ? v : Number(v));
 
+// A child that keeps at least this share of its only parent's total joins the parent's
+// chain (the threshold @grafana/flamegraph groups by).
+export const CHAIN_SHARE = 0.99;
+
 export class FlameData {
   constructor(kind, names, n, levelCount) {
     this.kind = kind; // 'single' | 'diff'
@@ -99,6 +103,79 @@ export class FlameData {
     }
   }
 
+  // Chains of single children (what @grafana/flamegraph collapses): node i belongs to the
+  // chain of its parent when that parent (not the root) has i as its only child and i keeps
+  // at least CHAIN_SHARE of the parent's total. Unlike Grafana, a frame with more self time
+  // than that allows is never folded: it is doing the work (a hot leaf such as crc32 under
+  // its only caller), and hiding its name would hide what the user is looking for.
+  // chainTop[i] is the first node of i's chain
+  // (i itself when i starts one); hasChain[t] = 1 when chain t has more than one node.
+  // Computed once per data set (level order visits parents first).
+  chains() {
+    if (this.chainTop) return this;
+    const { n, parent, childCount, total, self } = this;
+    const top = new Int32Array(n), has = new Uint8Array(n), link = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = parent[i];
+      if (p > 0 && childCount[p] === 1 && total[i] >= CHAIN_SHARE * total[p] && self[i] <= (1 - CHAIN_SHARE) * total[i]) {
+        link[i] = 1; top[i] = top[p]; has[top[i]] = 1;
+      } else top[i] = i;
+    }
+    this.chainTop = top; this.hasChain = has; this.chainLink = link;
+    return this;
+  }
+
+  // Display rows with chains collapsed. collapse: the default for every chain; flip (by
+  // chain top, may be null) inverts it per chain; keepNames (by name index, may be null)
+  // and keepNode keep frames visible (search matches, explain marks, the focus), which
+  // splits their chain there. Returns {row, hidden, order, pos, rowStart, maxRow, folded,
+  // bottom}: row[i] is node i's display row (a hidden node shares its head's row); order
+  // lists the visible nodes row by row in x order (pos[i] its index there); folded[v] is
+  // how many frames are hidden under visible v, bottom[v] the last of them (v if none).
+  layout(collapse, flip, keepNames, keepNode = -1) {
+    const { n, parent, name, firstChild, childCount } = this;
+    if (!n) return { row: new Int32Array(0), hidden: new Uint8Array(0), order: new Int32Array(0), pos: new Int32Array(0), rowStart: new Int32Array(1), maxRow: 0, folded: new Int32Array(0), bottom: new Int32Array(0) };
+    const pos = new Int32Array(n);
+    let any = false, hidden = null;
+    if (collapse || flip) {
+      this.chains();
+      const link = this.chainLink, top = this.chainTop;
+      hidden = new Uint8Array(n);
+      for (let i = 1; i < n; i++) {
+        if (!link[i] || i === keepNode || (keepNames && keepNames[name[i]])) continue;
+        if (collapse !== !!(flip && flip[top[i]])) { hidden[i] = 1; any = true; }
+      }
+    }
+    if (!any) {
+      // nothing folded: rows are the levels, already in x order
+      const row = new Int32Array(n), order = new Int32Array(n), bottom = new Int32Array(n);
+      for (let i = 0; i < n; i++) { row[i] = this.depth[i]; order[i] = i; pos[i] = i; bottom[i] = i; }
+      return { row, hidden: new Uint8Array(n), order, pos, rowStart: this.levelStart, maxRow: this.maxDepth, folded: new Int32Array(n), bottom };
+    }
+    const row = new Int32Array(n), folded = new Int32Array(n), bottom = new Int32Array(n), vis = new Int32Array(n);
+    let maxRow = 0, nv = 1;
+    for (let i = 1; i < n; i++) {
+      const p = parent[i];
+      if (hidden[i]) { row[i] = row[p]; vis[i] = vis[p]; folded[vis[i]]++; bottom[vis[i]] = i; continue; }
+      row[i] = row[p] + 1; vis[i] = i; bottom[i] = i; nv++;
+      if (row[i] > maxRow) maxRow = row[i];
+    }
+    const rowStart = new Int32Array(maxRow + 2);
+    for (let i = 0; i < n; i++) if (!hidden[i]) rowStart[row[i] + 1]++;
+    for (let r = 0; r <= maxRow; r++) rowStart[r + 1] += rowStart[r];
+    // pre-order walk, children left to right: within a row, visible nodes come in x order
+    const order = new Int32Array(nv), next = rowStart.slice(0, maxRow + 1), stack = new Int32Array(n);
+    let sp = 0;
+    stack[sp++] = 0;
+    while (sp) {
+      const v = stack[--sp];
+      if (!hidden[v]) { pos[v] = next[row[v]]; order[next[row[v]]++] = v; }
+      const s = firstChild[v];
+      for (let c = s + childCount[v] - 1; s >= 0 && c >= s; c--) stack[sp++] = c;
+    }
+    return { row, hidden, order, pos, rowStart, maxRow, folded, bottom };
+  }
+
   // Aggregate by function name: self sums every occurrence; total counts a name once per
   // stack (recursive calls are not double counted). Root "total" is excluded.
   topTable() {
@@ -128,6 +205,9 @@ export class FlameData {
         r.lShare = this.leftTicks ? lTotal[k] / this.leftTicks : 0;
         r.rShare = this.rightTicks ? rTotal[k] / this.rightTicks : 0;
         r.diff = diffPercent(r.lShare, r.rShare);
+        // the change of the function's own (self) share: where the time went, not who
+        // called it (a caller's total grows with every callee's regression)
+        r.selfDelta = (this.rightTicks ? rSelf[k] / this.rightTicks : 0) - (this.leftTicks ? lSelf[k] / this.leftTicks : 0);
       }
       rows.push(r);
     }
@@ -173,37 +253,51 @@ export class FlameData {
   }
 
   // Sandwich view: {callers, callees} trees for one function name, both rooted at it.
-  // Only outermost occurrences count, so recursion is not double counted.
+  // Only outermost occurrences count, so recursion is not double counted. For a diff the
+  // trees are diffs too (each side's values kept, shares still of each side's whole total),
+  // so a regression's callers and callees are coloured by their own change.
   sandwich(fname) {
     const k = this.names.indexOf(fname);
+    const diff = this.kind === 'diff';
     const callees = newTrie(fname), callers = newTrie(fname);
-    if (k < 0) return { callers: fromTrie(callers), callees: fromTrie(callees) };
+    const done = () => {
+      const out = { callers: fromTrie(callers, diff), callees: fromTrie(callees, diff) };
+      if (diff) for (const t of [out.callers, out.callees]) { t.leftTicks = this.leftTicks; t.rightTicks = this.rightTicks; }
+      return out;
+    };
+    if (k < 0) return done();
+    const add = (t, i) => {
+      t.total += this.total[i]; t.self += this.self[i];
+      if (diff) { t.lt += this.lTotal[i]; t.ls += this.lSelf[i]; t.rt += this.rTotal[i]; t.rs += this.rSelf[i]; }
+    };
     const under = new Uint8Array(this.n);
     for (let i = 1; i < this.n; i++) {
       const p = this.parent[i];
       under[i] = under[p] || (p > 0 && this.name[p] === k) ? 1 : 0;
       if (this.name[i] !== k || under[i]) continue;
-      const v = this.total[i];
       // callees: merge the subtree below i
-      callees.total += v; callees.self += this.self[i];
+      add(callees, i);
       const st = [[i, callees]];
       while (st.length) {
         const [src, dst] = st.pop();
         const s = this.firstChild[src];
         for (let c = s; s >= 0 && c < s + this.childCount[src]; c++) {
           const t = trieChild(dst, this.nameOf(c));
-          t.total += this.total[c]; t.self += this.self[c];
+          add(t, c);
           st.push([c, t]);
         }
       }
-      // callers: the path from i up to the root, reversed
-      callers.total += v;
+      // callers: the path from i up to the root, reversed; every caller carries i's value
+      const v = this.total[i], lv = diff ? this.lTotal[i] : 0, rv = diff ? this.rTotal[i] : 0;
+      const carry = (t) => { t.total += v; if (diff) { t.lt += lv; t.rt += rv; } };
+      carry(callers);
       let t = callers;
-      for (let a = p; a > 0; a = this.parent[a]) { t = trieChild(t, this.nameOf(a)); t.total += v; }
+      for (let a = p; a > 0; a = this.parent[a]) { t = trieChild(t, this.nameOf(a)); carry(t); }
       t.self += v;
+      if (diff) { t.ls += lv; t.rs += rv; }
     }
-    if (callers.total && !callers.kids.size) callers.self = callers.total;
-    return { callers: fromTrie(callers), callees: fromTrie(callees) };
+    if (callers.total && !callers.kids.size) { callers.self = callers.total; callers.ls = callers.lt; callers.rs = callers.rt; }
+    return done();
   }
 
   // Folded ("collapsed") text: one line per stack with self > 0, root first.
@@ -287,7 +381,7 @@ export function decodeDiff(fg) {
   return d;
 }
 
-function newTrie(name) { return { name, total: 0, self: 0, kids: new Map() }; }
+function newTrie(name) { return { name, total: 0, self: 0, lt: 0, ls: 0, rt: 0, rs: 0, kids: new Map() }; }
 function trieChild(t, name) {
   let c = t.kids.get(name);
   if (!c) { c = newTrie(name); t.kids.set(name, c); }
@@ -295,8 +389,9 @@ function trieChild(t, name) {
 }
 
 // Lay a trie out as FlameData (children in bytewise name order after the parent's self,
-// exactly as the server does). The trie root becomes node 0.
-export function fromTrie(root) {
+// exactly as the server does). The trie root becomes node 0. diff: also lay out each
+// side's values (lt/ls/rt/rs) as a diff FlameData; the caller sets its tick counts.
+export function fromTrie(root, diff = false) {
   const names = [], nameIdx = new Map();
   const levels = [];
   let cur = root.total > 0 ? [[root, 0, -1]] : [];
@@ -312,7 +407,7 @@ export function fromTrie(root) {
     }
     cur = next;
   }
-  const d = new FlameData('single', names, n, levels.length);
+  const d = new FlameData(diff ? 'diff' : 'single', names, n, levels.length);
   let i = 0;
   levels.forEach((lv, depth) => {
     d.levelStart[depth] = i;
@@ -320,6 +415,7 @@ export function fromTrie(root) {
       let k = nameIdx.get(t.name);
       if (k === undefined) { k = names.length; names.push(t.name); nameIdx.set(t.name, k); }
       d.x[i] = x; d.total[i] = t.total; d.self[i] = t.self; d.name[i] = k;
+      if (diff) { d.lTotal[i] = t.lt; d.lSelf[i] = t.ls; d.rTotal[i] = t.rt; d.rSelf[i] = t.rs; }
       d.maxSelf = Math.max(d.maxSelf || 0, t.self);
       i++;
     }

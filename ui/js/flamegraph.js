@@ -1,13 +1,14 @@
 // Canvas flame graph widget: draws a FlameData, handles hover tooltips, click-to-focus
-// with an animated zoom, search highlighting, explain marks, a context menu and keyboard
+// with an animated zoom, search highlighting, explain marks, collapsed single-child
+// chains (expandable per group or all at once), a context menu and keyboard
 // navigation. Each frame draws only bars that overlap the view and are at least MIN_W
 // wide, batched by fill colour; the list of drawn bars is mirrored into a hidden
 // <ol data-testid="flame-nodes"> once the picture settles, so tests read the graph from
 // the DOM instead of pixels.
 
 import { h, esc, dismissable } from './dom.js';
-import { paletteIndex, palette, diffBucket, diffColor, diffClass, themeColors, PALETTE_SIZE } from './colors.js';
-import { formatPercent, formatChange } from './format.js';
+import { paletteIndex, palette, diffBucket, diffColor, diffClass, themeColors, heatBucket, heatColor, PALETTE_SIZE } from './colors.js';
+import { formatPercent, formatChange, formatPoints } from './format.js';
 import { diffPercent } from './flamedata.js';
 
 const ROW = 18; // bar height in CSS px, gap included
@@ -19,8 +20,10 @@ const K_ROOT = 24, K_OTHER = 25, K_DIM = 26, K_COUNT = 27;
 
 export class FlameGraph {
   // opts: pane (data-pane name), inverted (root at the bottom, for callers),
-  // onFocus(path), onSandwich(name), onSearchName(name), format(value) -> string,
-  // label (accessible name).
+  // onFocus(path), onSandwich(name), onSearchName(name), onCollapseAll(on) (expand/collapse
+  // all groups; without it the widget does it alone), format(value) -> string,
+  // label (accessible name), collapse (fold single-child chains; default true),
+  // colorMode ('package', or 'self': a heat scale of each frame's self time).
   constructor(host, opts = {}) {
     this.opts = opts;
     this.el = h('div', { class: 'fg', 'data-testid': 'flamegraph', 'data-pane': opts.pane || 'main', 'data-state': 'empty', 'data-render-count': '0' });
@@ -43,6 +46,10 @@ export class FlameGraph {
     this.searchActive = false;
     this.marked = null;
     this.colorBlind = false;
+    this.collapse = opts.collapse !== false;
+    this.colorMode = opts.colorMode === 'self' ? 'self' : 'package';
+    this.flip = null; // per chain top: 1 = the opposite of this.collapse
+    this.lay = null;
     this.drawn = new Int32Array(0);
     this.drawnCount = 0;
     this.renderCount = 0;
@@ -87,11 +94,18 @@ export class FlameGraph {
   }
 
   readTheme() {
+    this.themeGen = (this.themeGen || 0) + 1; // the list shows fills: rewrite it
     this.colors = themeColors();
     const pal = palette(this.colors.theme);
     this.fills = new Array(K_COUNT);
     this.textFor = new Array(K_COUNT);
     for (let k = 0; k < PALETTE_SIZE; k++) { this.fills[k] = pal[k]; this.textFor[k] = this.colors.text; }
+    if (this.heat()) {
+      for (let k = 0; k < PALETTE_SIZE; k++) {
+        this.fills[k] = heatColor(k, this.colors.theme);
+        if (k > 15 && this.colors.theme !== 'dark') this.textFor[k] = '#fff';
+      }
+    }
     if (this.data && this.data.kind === 'diff') {
       for (let k = 0; k <= 20; k++) {
         this.fills[k] = diffColor(k, this.colorBlind);
@@ -110,26 +124,18 @@ export class FlameGraph {
     this.gen = (this.gen || 0) + 1;
     if (format) this.format = format;
     this.hover = -1; this.sel = -1; this.anim = null;
+    this.flip = null;
     this.drawn = new Int32Array(data ? data.n : 0);
     const names = data ? data.names : [];
     this.nameKey = new Uint8Array(names.length);
     names.forEach((nm, k) => { this.nameKey[k] = nm === 'total' && k === 0 ? K_ROOT : nm === 'other' ? K_OTHER : paletteIndex(nm); });
-    if (data && data.kind === 'diff') {
-      this.nodeKey = new Uint8Array(data.n);
-      this.nodeDiff = new Float32Array(data.n);
-      for (let i = 0; i < data.n; i++) {
-        const p = diffPercent(data.leftTicks ? data.lTotal[i] / data.leftTicks : 0, data.rightTicks ? data.rTotal[i] / data.rightTicks : 0);
-        this.nodeDiff[i] = p;
-        this.nodeKey[i] = diffBucket(p);
-      }
-    } else {
-      this.nodeKey = null; this.nodeDiff = null;
-    }
+    this.nodeKeys();
     this.readTheme();
     if (this.matched && data) this.setSearch(this.searchQuery);
     if (this.markedNames) this.setMarked(this.markedNames);
     this.focus = 0;
     if (focusPath && focusPath.length && data) { const f = data.findPath(focusPath); if (f > 0) this.focus = f; }
+    this.relayout();
     this.view = this.targetView();
     const empty = !data || data.empty;
     this.msg.hidden = !empty;
@@ -139,6 +145,39 @@ export class FlameGraph {
     this.el.dataset.total = data ? String(data.rootTotal) : '0';
     this.el.dataset.focus = this.focusPathString();
     this.invalidate();
+  }
+
+  heat() { return this.colorMode === 'self' && !(this.data && this.data.kind === 'diff'); }
+
+  // Per-node colour keys where the colour is not by name: diff buckets, or self-time heat.
+  nodeKeys() {
+    const data = this.data;
+    this.nodeKey = null; this.nodeDiff = null;
+    if (data && data.kind === 'diff') {
+      this.nodeKey = new Uint8Array(data.n);
+      this.nodeDiff = new Float32Array(data.n);
+      for (let i = 0; i < data.n; i++) {
+        const p = diffPercent(data.leftTicks ? data.lTotal[i] / data.leftTicks : 0, data.rightTicks ? data.rTotal[i] / data.rightTicks : 0);
+        this.nodeDiff[i] = p;
+        this.nodeKey[i] = diffBucket(p);
+      }
+    } else if (data && this.heat()) {
+      let max = 0;
+      for (let i = 1; i < data.n; i++) if (data.self[i] > max) max = data.self[i];
+      this.nodeKey = new Uint8Array(data.n);
+      for (let i = 0; i < data.n; i++) {
+        const nk = this.nameKey[data.name[i]];
+        this.nodeKey[i] = nk === K_ROOT || nk === K_OTHER ? nk : heatBucket(data.self[i], max);
+      }
+    }
+  }
+
+  setColorMode(mode) {
+    mode = mode === 'self' ? 'self' : 'package';
+    this.el.dataset.colorMode = mode;
+    if (mode === this.colorMode) return;
+    this.colorMode = mode;
+    this.nodeKeys(); this.readTheme(); this.invalidate();
   }
 
   setLoading(on) {
@@ -156,7 +195,54 @@ export class FlameGraph {
     this.list.innerHTML = '';
   }
 
-  setColorBlind(on) { this.colorBlind = !!on; this.readTheme(); this.invalidate(); }
+  setColorBlind(on) {
+    this.colorBlind = !!on;
+    this.el.dataset.palette = on ? 'colorblind' : 'default';
+    this.readTheme(); this.invalidate();
+  }
+
+  // Fold (on) or show (off) every single-child chain; per-group choices are dropped.
+  setCollapse(on) {
+    on = !!on;
+    if (on === this.collapse && !this.flip) return;
+    this.collapse = on; this.flip = null;
+    this.relayout(); this.invalidate();
+  }
+
+  // Expand or fold the chain node i belongs to.
+  toggleGroup(i) {
+    const d = this.data;
+    if (!d || i <= 0) return;
+    d.chains();
+    const t = d.chainTop[i];
+    if (!d.hasChain[t]) return;
+    if (!this.flip) this.flip = new Uint8Array(d.n);
+    this.flip[t] ^= 1;
+    this.relayout(); this.invalidate();
+  }
+
+  // Recompute the display rows: search matches, explain marks and the focus stay visible.
+  relayout() {
+    const d = this.data;
+    this.layGen = (this.layGen || 0) + 1;
+    this.el.dataset.collapse = this.collapse ? 'on' : 'off';
+    if (!d) { this.lay = null; return; }
+    let keep = null;
+    if (this.matched || this.marked) {
+      keep = new Uint8Array(d.names.length);
+      for (let k = 0; k < keep.length; k++) keep[k] = (this.matched && this.matched[k]) || (this.marked && this.marked[k]) ? 1 : 0;
+    }
+    this.lay = d.layout(this.collapse, this.flip, keep, this.focus);
+    if (this.hover >= 0 && this.lay.hidden[this.hover]) this.hover = -1;
+    if (this.sel >= 0 && this.lay.hidden[this.sel]) this.sel = -1;
+  }
+
+  // Names folded under visible node i, top down.
+  groupNames(i) {
+    const d = this.data, lay = this.lay, out = [];
+    for (let c = d.firstChild[i]; c >= 0 && lay.hidden[c]; c = d.firstChild[c]) out.push(d.nameOf(c));
+    return out;
+  }
 
   // Search: returns {count, share, lShare, rShare, error} for the match summary.
   setSearch(query) {
@@ -167,6 +253,7 @@ export class FlameGraph {
     const m = d.matchNames(query);
     this.searchActive = m.active && !m.error;
     this.matched = this.searchActive ? m.matched : null;
+    this.relayout();
     this.invalidate();
     if (!this.searchActive) { this.el.dataset.matchShare = ''; return { count: 0, share: 0, error: m.error }; }
     const s = d.matchShare(m.matched);
@@ -189,6 +276,7 @@ export class FlameGraph {
       const set = new Set(this.markedNames);
       d.names.forEach((nm, k) => { if (set.has(nm)) this.marked[k] = 1; });
     }
+    this.relayout();
     this.invalidate();
   }
 
@@ -208,6 +296,7 @@ export class FlameGraph {
     const d = this.data;
     if (!d || i < 0 || i >= d.n) return;
     this.focus = i;
+    if (this.lay && this.lay.hidden[i]) this.relayout();
     this.el.dataset.focus = this.focusPathString();
     const to = this.targetView();
     if (animate && !matchMedia('(prefers-reduced-motion: reduce)').matches) {
@@ -240,8 +329,10 @@ export class FlameGraph {
     return this.canvas.clientWidth || Math.max(0, this.el.clientWidth - 8);
   }
 
-  rowY(depth) {
-    return this.opts.inverted ? (this.data.maxDepth - depth) * ROW : depth * ROW;
+  // Top of the bar of node i (display rows, so folded chains take one row).
+  barY(i) {
+    const r = this.lay.row[i];
+    return this.opts.inverted ? (this.lay.maxRow - r) * ROW : r * ROW;
   }
 
   draw() {
@@ -256,7 +347,8 @@ export class FlameGraph {
       if (t >= 1) this.anim = null; else this.invalidate();
     }
     const W = Math.max(1, this.cssWidth());
-    const H = (d.maxDepth + 1) * ROW;
+    const lay = this.lay;
+    const H = (lay.maxRow + 1) * ROW;
     const dpr = window.devicePixelRatio || 1;
     const c = this.canvas, ctx = this.ctx;
     if (c.width !== Math.round(W * dpr) || c.height !== Math.round(H * dpr)) {
@@ -269,7 +361,8 @@ export class FlameGraph {
 
     const [v0, v1] = this.view;
     const scale = W / (v1 - v0);
-    const { x, total, name, levelStart } = d;
+    const { x, total, name } = d;
+    const { order: rows, rowStart, folded } = lay;
     const fDepth = d.depth[this.focus];
     const keyOf = this.nodeKey, nameKey = this.nameKey, matched = this.matched;
     // pass 1: collect drawn bars and count them per colour key
@@ -277,12 +370,14 @@ export class FlameGraph {
     const counts = new Int32Array(K_COUNT + 1);
     const keys = this.keysBuf && this.keysBuf.length >= d.n ? this.keysBuf : (this.keysBuf = new Uint8Array(d.n));
     let nd = 0;
-    for (let lv = 0; lv <= d.maxDepth; lv++) {
-      const s = levelStart[lv], e = levelStart[lv + 1];
-      // first node whose end is past v0: ends increase along a level
+    for (let r = 0; r <= lay.maxRow; r++) {
+      const s = rowStart[r], e = rowStart[r + 1];
+      // first node whose end is past v0: ends increase along a row
       let lo = s, hi = e;
-      while (lo < hi) { const m = (lo + hi) >> 1; if (x[m] + total[m] <= v0) lo = m + 1; else hi = m; }
-      for (let i = lo; i < e && x[i] < v1; i++) {
+      while (lo < hi) { const m = (lo + hi) >> 1, j = rows[m]; if (x[j] + total[j] <= v0) lo = m + 1; else hi = m; }
+      for (let q = lo; q < e; q++) {
+        const i = rows[q];
+        if (x[i] >= v1) break;
         if (total[i] * scale < MIN_W) continue;
         let k = keyOf ? keyOf[i] : nameKey[name[i]];
         if (matched && !matched[name[i]] && i !== 0) k = K_DIM;
@@ -307,14 +402,14 @@ export class FlameGraph {
         let px = (x[i] - v0) * scale, w = total[i] * scale;
         if (px < 0) { w += px; px = 0; }
         if (px + w > W) w = W - px;
-        ctx.rect(px, this.rowY(d.depth[i]), w > 2 ? w - 1 : w, ROW - 1);
+        ctx.rect(px, this.barY(i), w > 2 ? w - 1 : w, ROW - 1);
       }
       ctx.fill();
     }
     // faded ancestors: a translucent veil over them
     if (fDepth > 0) {
       ctx.fillStyle = this.colors.theme === 'dark' ? 'rgba(0,0,0,0.45)' : 'rgba(255,255,255,0.55)';
-      for (let a = d.parent[this.focus]; a >= 0; a = d.parent[a]) ctx.fillRect(0, this.rowY(d.depth[a]), W, ROW - 1);
+      for (let a = d.parent[this.focus]; a >= 0; a = d.parent[a]) if (!lay.hidden[a]) ctx.fillRect(0, this.barY(a), W, ROW - 1);
     }
     // pass 3: labels, keeping the end of long names (where the function name is)
     ctx.font = FONT;
@@ -331,9 +426,12 @@ export class FlameGraph {
         if (px + w > W) w = W - px;
         const chars = Math.floor((w - 6) / cw);
         if (chars < 3) continue;
-        const nm = d.names[name[i]];
+        let nm = d.names[name[i]];
+        // a folded chain says how many frames it hides: "name ⊞3"
+        const more = folded[i] ? ` ⊞${folded[i]}` : '';
+        if (more && chars >= more.length + 4) nm = (nm.length + more.length <= chars ? nm : '…' + nm.slice(nm.length - chars + more.length + 1)) + more;
         const label = nm.length <= chars ? nm : '…' + nm.slice(nm.length - chars + 1);
-        ctx.fillText(label, px + 3, this.rowY(d.depth[i]) + ROW / 2);
+        ctx.fillText(label, px + 3, this.barY(i) + ROW / 2);
       }
     }
     // pass 4: outlines for explain marks, hover and keyboard selection
@@ -346,7 +444,7 @@ export class FlameGraph {
     if (this.sel >= 0 && document.activeElement === this.canvas) { ctx.strokeStyle = this.colors.focus; ctx.lineWidth = 2.5; this.strokeBar(this.sel, W, scale); }
     this.lastDrawMs = performance.now() - t0;
     // hover and keyboard-cursor redraws do not change the list; skip rebuilding it
-    const key = `${this.gen}|${v0}|${v1}|${W}|${this.searchGen}|${this.markGen}`;
+    const key = `${this.gen}|${v0}|${v1}|${W}|${this.searchGen}|${this.markGen}|${this.layGen}|${this.themeGen}`;
     if (!this.anim && key !== this.listKey) { this.listKey = key; this.scheduleList(); }
     else if (!this.anim && !this.listPending && this.el.dataset.state === 'drawing') this.el.dataset.state = 'ready';
   }
@@ -357,7 +455,7 @@ export class FlameGraph {
     if (px < 0) { w += px; px = 0; }
     if (px + w > W) w = W - px;
     if (w <= 0) return;
-    this.ctx.strokeRect(px + 1, this.rowY(d.depth[i]) + 1, Math.max(1, w - 3), ROW - 3);
+    this.ctx.strokeRect(px + 1, this.barY(i) + 1, Math.max(1, w - 3), ROW - 3);
   }
 
   // Mirror the drawn bars into the hidden list (debounced: hover redraws do not rebuild it).
@@ -379,7 +477,7 @@ export class FlameGraph {
         const k = this.keys(i);
         const nm = d.names[d.name[i]];
         const hl = this.matched ? (this.matched[d.name[i]] ? 'true' : 'false') : 'false';
-        let cls = k === K_DIM ? 'dim' : k === K_ROOT ? 'root' : k === K_OTHER ? 'other' : diff ? 'diff-' + diffClass(this.nodeDiff[i]) : 'pkg-' + k;
+        let cls = k === K_DIM ? 'dim' : k === K_ROOT ? 'root' : k === K_OTHER ? 'other' : diff ? 'diff-' + diffClass(this.nodeDiff[i]) : (this.heat() ? 'heat-' : 'pkg-') + k;
         if (diff && i === 0 && k !== K_DIM) cls = 'diff-' + diffClass(this.nodeDiff[0]);
         let extra = '';
         if (diff) {
@@ -387,7 +485,9 @@ export class FlameGraph {
           extra = ` data-baseline="${ls}" data-comparison="${rs}" data-diff="${this.nodeDiff[i].toFixed(2)}" data-left="${d.lTotal[i]}" data-right="${d.rTotal[i]}"`;
         }
         const px = Math.max(0, (d.x[i] - v0) * scale);
-        parts.push(`<li data-name="${esc(nm)}" data-depth="${d.depth[i]}" data-total="${d.total[i]}" data-self="${d.self[i]}" data-share="${d.rootTotal ? d.total[i] / d.rootTotal : 0}" data-color="${cls}" data-highlighted="${hl}"${this.marked && this.marked[d.name[i]] ? ' data-marked="true"' : ''}${i === this.focus ? ' data-focused="true"' : ''} data-x="${px.toFixed(1)}" data-width="${Math.min(W, d.total[i] * scale).toFixed(1)}"${extra}>${esc(nm)}</li>`);
+        const fold = this.lay.folded[i];
+        if (fold) extra += ` data-collapsed="${fold}" data-group="${esc(this.groupNames(i).join(';'))}"`;
+        parts.push(`<li data-name="${esc(nm)}" data-depth="${d.depth[i]}" data-row="${this.lay.row[i]}" data-total="${d.total[i]}" data-self="${d.self[i]}" data-share="${d.rootTotal ? d.total[i] / d.rootTotal : 0}" data-color="${cls}" data-fill="${this.fills[k]}" data-highlighted="${hl}"${this.marked && this.marked[d.name[i]] ? ' data-marked="true"' : ''}${i === this.focus ? ' data-focused="true"' : ''} data-x="${px.toFixed(1)}" data-width="${Math.min(W, d.total[i] * scale).toFixed(1)}"${extra}>${esc(nm)}</li>`);
       }
     }
     this.list.innerHTML = parts.join('');
@@ -412,15 +512,16 @@ export class FlameGraph {
     if (!d || d.empty) return -1;
     const r = this.canvas.getBoundingClientRect();
     const mx = e.clientX - r.left, my = e.clientY - r.top;
-    const row = Math.floor(my / ROW);
-    const depth = this.opts.inverted ? d.maxDepth - row : row;
-    if (depth < 0 || depth > d.maxDepth) return -1;
+    const lay = this.lay;
+    const y = Math.floor(my / ROW);
+    const row = this.opts.inverted ? lay.maxRow - y : y;
+    if (row < 0 || row > lay.maxRow) return -1;
     const W = r.width, scale = W / (this.view[1] - this.view[0]);
     const vx = this.view[0] + mx / scale;
-    const s = d.levelStart[depth], en = d.levelStart[depth + 1];
+    const s = lay.rowStart[row], en = lay.rowStart[row + 1], o = lay.order;
     let lo = s, hi = en;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (d.x[m] + d.total[m] <= vx) lo = m + 1; else hi = m; }
-    if (lo < en && d.x[lo] <= vx && d.total[lo] * scale >= MIN_W) return lo;
+    while (lo < hi) { const m = (lo + hi) >> 1, j = o[m]; if (d.x[j] + d.total[j] <= vx) lo = m + 1; else hi = m; }
+    if (lo < en && d.x[o[lo]] <= vx && d.total[o[lo]] * scale >= MIN_W) return o[lo];
     return -1;
   }
 
@@ -450,6 +551,8 @@ export class FlameGraph {
       rows.push(['Comparison', `${formatPercent(rs)} <span class="muted">(${esc(f(d.rTotal[i]))})</span>`]);
       rows.push(['Diff', `<b class="diff-${diffClass(p)}">${formatChange(p)}</b>`]);
       rows.push(['Self', `${esc(f(d.lSelf[i]))} → ${esc(f(d.rSelf[i]))}`]);
+      const sd = (d.rightTicks ? d.rSelf[i] / d.rightTicks : 0) - (d.leftTicks ? d.lSelf[i] / d.leftTicks : 0);
+      if (sd) rows.push(['Self share', formatPoints(sd)]);
     } else {
       rows.push(['Total', `${esc(f(d.total[i]))} <span class="muted">(${formatPercent(root ? d.total[i] / root : 0)})</span>`]);
       rows.push(['Self', `${esc(f(d.self[i]))} <span class="muted">(${formatPercent(root ? d.self[i] / root : 0)})</span>`]);
@@ -457,8 +560,13 @@ export class FlameGraph {
         rows.push(['Of focus', formatPercent(d.total[i] / d.total[this.focus])]);
       }
     }
+    const group = this.lay.folded[i] ? this.groupNames(i) : null;
+    if (group) {
+      const shown = group.slice(0, 6).map((g) => `<div>${esc(g)}</div>`).join('') + (group.length > 6 ? `<div class="muted">… ${group.length - 6} more</div>` : '');
+      rows.push([`Folded (${group.length})`, `<div class="fg-tip-group">${shown}</div>`]);
+    }
     return `<div class="fg-tip-name">${esc(nm)}</div><table>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>`
-      + `<div class="fg-tip-hint muted">click: focus · right-click: more</div>`;
+      + `<div class="fg-tip-hint muted">click: focus · right-click: more${group ? ' (expand the group)' : ''}</div>`;
   }
 
   showTip(i, cx, cy) {
@@ -483,10 +591,10 @@ export class FlameGraph {
     const r = this.canvas.getBoundingClientRect();
     const scale = r.width / (this.view[1] - this.view[0]);
     const px = Math.max(0, (d.x[i] - this.view[0]) * scale);
-    const y = r.top + this.rowY(d.depth[i]);
+    const y = r.top + this.barY(i);
     if (y < 0 || y + ROW > window.innerHeight) window.scrollBy(0, y - window.innerHeight / 2);
     const r2 = this.canvas.getBoundingClientRect();
-    this.showTip(i, r2.left + px + 4, r2.top + this.rowY(d.depth[i]) + ROW);
+    this.showTip(i, r2.left + px + 4, r2.top + this.barY(i) + ROW);
     const root = d.rootTotal;
     this.live.textContent = `${d.nameOf(i)}: total ${this.format(d.total[i])} (${formatPercent(root ? d.total[i] / root : 0)}), self ${this.format(d.self[i])}`;
   }
@@ -499,17 +607,19 @@ export class FlameGraph {
   onKey(e) {
     const d = this.data;
     if (!d || d.empty) return;
+    const lay = this.lay;
     let i = this.sel >= 0 ? this.sel : this.focus;
-    const up = () => (i > 0 ? d.parent[i] : i);
+    // moves go between drawn bars: up skips folded frames, down starts below the fold
+    const up = () => { let a = i > 0 ? d.parent[i] : i; while (a > 0 && lay.hidden[a]) a = d.parent[a]; return a; };
     const down = () => {
       let best = -1;
-      const s = d.firstChild[i];
-      for (let c = s; s >= 0 && c < s + d.childCount[i]; c++) if (best < 0 || d.total[c] > d.total[best]) best = c;
+      const b = lay.bottom[i], s = d.firstChild[b];
+      for (let c = s; s >= 0 && c < s + d.childCount[b]; c++) if (best < 0 || d.total[c] > d.total[best]) best = c;
       return best >= 0 && this.visible(best) ? best : i;
     };
     const side = (dir) => {
-      const lv = d.depth[i];
-      for (let c = i + dir; c >= d.levelStart[lv] && c < d.levelStart[lv + 1]; c += dir) if (this.visible(c)) return c;
+      const r = lay.row[i];
+      for (let q = lay.pos[i] + dir; q >= lay.rowStart[r] && q < lay.rowStart[r + 1]; q += dir) if (this.visible(lay.order[q])) return lay.order[q];
       return i;
     };
     switch (e.key) {
@@ -524,6 +634,7 @@ export class FlameGraph {
         else { this.sel = -1; this.hideTip(); this.invalidate(); }
         return;
       case 's': case 'S': if (this.opts.onSandwich && i > 0) this.opts.onSandwich(d.nameOf(i)); return;
+      case 'e': case 'E': this.toggleGroup(i); this.select(i); return;
       default: return;
     }
     e.preventDefault();
@@ -537,12 +648,21 @@ export class FlameGraph {
       ['Focus on this frame', () => this.focusNode(i, true)],
       ['Reset view', () => this.resetZoom()],
     ];
-    if (this.opts.onSearchName && i > 0) items.push(['Highlight this function', () => this.opts.onSearchName(nm)]);
+    if (i > 0) {
+      d.chains();
+      const t = d.chainTop[i];
+      if (this.lay.folded[i]) items.push([`Expand group (${this.lay.folded[i]} folded)`, () => this.toggleGroup(i)]);
+      else if (d.hasChain[t]) items.push(['Collapse group', () => this.toggleGroup(i)]);
+    }
+    const all = (on) => (this.opts.onCollapseAll ? this.opts.onCollapseAll(on) : this.setCollapse(on));
+    if (this.collapse || this.flip) items.push(['Expand all groups', () => all(false)]);
+    if (!this.collapse || this.flip) items.push(['Collapse all groups', () => all(true)]);
+    if (this.opts.onSearchName && i > 0) items.push(['Highlight similar (same function)', () => this.opts.onSearchName(exactSearch(nm))]);
     if (this.opts.onSandwich && i > 0) items.push(['Open in sandwich view', () => this.opts.onSandwich(nm)]);
-    items.push(['Copy function name', () => navigator.clipboard && navigator.clipboard.writeText(nm).catch(() => {})]);
+    items.push(['Copy function name', () => copyText(nm)]);
     const m = h('div', { class: 'menu-pop fg-menu', role: 'menu', 'data-testid': 'flame-menu' },
       h('div', { class: 'menu-title', text: nm }),
-      items.map(([label, fn]) => h('button', { type: 'button', role: 'menuitem', text: label, onclick: () => { close(); fn(); } })));
+      items.map(([label, fn]) => h('button', { type: 'button', role: 'menuitem', text: label, 'data-action': label.replace(/ \(.*$/, ''), onclick: () => { close(); fn(); } })));
     document.body.append(m);
     m.style.left = `${Math.min(cx, window.innerWidth - m.offsetWidth - 8)}px`;
     m.style.top = `${Math.min(cy, window.innerHeight - m.offsetHeight - 8)}px`;
@@ -555,4 +675,21 @@ export class FlameGraph {
   toPNG() {
     return new Promise((resolve) => this.canvas.toBlob(resolve, 'image/png'));
   }
+}
+
+// A search that matches exactly one function name (the "highlight similar" of a menu).
+export function exactSearch(name) {
+  return `/^${String(name).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$/`;
+}
+
+// Copy to the clipboard; plain http on another host has no navigator.clipboard, so fall
+// back to a selected textarea and execCommand.
+export function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).catch(() => {}); return; }
+  const ta = h('textarea', { style: 'position:fixed;left:-9999px', readonly: true });
+  ta.value = text;
+  document.body.append(ta);
+  ta.select();
+  try { document.execCommand('copy'); } catch { /* nothing more to try */ }
+  ta.remove();
 }

@@ -69,6 +69,14 @@ export function formatPercent(share) {
   return `${p.toFixed(Math.abs(p) >= 10 ? 1 : 2)}%`;
 }
 
+// A change of share in percentage points: 0.384 -> "+38.4 pp".
+export function formatPoints(delta) {
+  if (!isFinite(delta)) return '–';
+  const p = delta * 100;
+  if (Math.abs(p) < 0.005) return '0 pp';
+  return `${p > 0 ? '+' : '−'}${Math.abs(p).toFixed(Math.abs(p) >= 10 ? 1 : 2)} pp`;
+}
+
 // A signed change in percent (already in percent units): "+12.3%", "-4%".
 export function formatChange(pct) {
   if (!isFinite(pct)) return '–';

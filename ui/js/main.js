@@ -68,7 +68,7 @@ class App {
     const root = $('#app');
     this.tabs = h('nav', { class: 'tabs', 'aria-label': 'Views' }, VIEW_LABELS.map(([v, label]) => h('a', {
       href: '#', 'data-view': v, 'data-testid': `tab-${v}`, text: label,
-      onclick: (e) => { e.preventDefault(); this.navigate({ view: v, display: v === 'single' ? this.state.display : this.state.display === 'sandwich' ? 'both' : this.state.display }); },
+      onclick: (e) => { e.preventDefault(); this.navigate({ view: v, display: v === 'single' || v === 'diff' ? this.state.display : this.state.display === 'sandwich' ? 'both' : this.state.display }); },
     })));
     this.tenantBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'tenant', hidden: true, onclick: () => this.tenantDialog() });
     this.themeBtn = h('button', { type: 'button', class: 'btn icon', 'data-testid': 'theme', 'aria-label': 'Toggle light/dark theme', title: 'Light/dark theme (t)', onclick: () => this.toggleTheme() });
@@ -155,6 +155,7 @@ class App {
       ['Tab', 'Move to the flame graph (or table)'],
       ['← → ↑ ↓', 'Move between bars (flame graph focused)'], ['Enter', 'Focus (zoom into) the bar'],
       ['Esc', 'Reset zoom, clear search, close menus'], ['s', 'Sandwich view of the bar or row'],
+      ['e', 'Expand or fold the group of the bar (⊞n)'],
       ['Home', 'Back to the focused bar'],
       ['Mouse', 'Click a bar to zoom; right-click for more; drag on a timeline to pick a range'],
     ];

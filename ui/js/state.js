@@ -15,6 +15,8 @@ export const DEFAULTS = Object.freeze({
   rsel: '', rfrom: '', runtil: '', rfocus: '', // comparison / right pane
   groupBy: '', gv: '', // tag explorer
   maxNodes: '',
+  collapse: '', // 'off' shows every frame; by default single-child chains are folded
+  color: '', // 'self' colours flame graphs by self time instead of by package
   explain: '', // '1' when the explain panel is open
 });
 
@@ -41,13 +43,22 @@ export function stateToHash(s) {
 
 export const splitPath = (s) => (s ? s.split(';') : []);
 
-// Add or replace label="value" inside a selector: addMatcher('{a="b"}', 'pod', 'x').
-export function addMatcher(sel, name, value) {
+// Add or replace label="value" inside a selector: addMatcher('{a="b"}', 'pod', 'x');
+// op may be '!=', '=~' or '!~' (value is then a regular expression).
+export function addMatcher(sel, name, value, op = '=') {
   const inner = String(sel || '{}').trim().replace(/^\{/, '').replace(/\}$/, '').trim();
-  const q = `${name}="${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const q = `${name}${op}"${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   const parts = inner ? splitMatchers(inner).filter((m) => !new RegExp(`^\\s*${name}\\s*(=|!=|=~|!~)`).test(m)) : [];
   parts.push(q);
   return `{${parts.map((m) => m.trim()).join(', ')}}`;
+}
+
+// A selector for every value of a label except the given ones (the tag explorer's
+// "Other"): name!~"v1|v2|…" with each value matched literally. A series without the
+// label has the value "" and stays excluded only when "" is listed.
+export function exceptValues(sel, name, values) {
+  const re = values.map((v) => String(v).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return addMatcher(sel, name, re, '!~');
 }
 
 // Split "a="x,y", b=~"z"" on top-level commas (commas inside quotes stay).

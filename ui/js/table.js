@@ -1,9 +1,10 @@
 // Top table: functions aggregated by name, sortable by any column. Single view shows
 // Self and Total; diff view shows Baseline, Comparison and Diff (shares of each side's
-// total). Clicking a row highlights that function; double-click opens the sandwich view.
+// total) and Δ self, the change of the function's self share in percentage points, which
+// it sorts by: the functions that themselves take more of the time come first. Clicking a row highlights that function; double-click opens the sandwich view.
 
 import { h, esc } from './dom.js';
-import { formatPercent, formatChange } from './format.js';
+import { formatPercent, formatChange, formatPoints } from './format.js';
 import { diffClass } from './colors.js';
 
 const PAGE = 300;
@@ -55,7 +56,7 @@ export class TopTable {
 
   columns() {
     if (this.kind === 'diff') {
-      return [['name', 'Symbol'], ['lShare', 'Baseline'], ['rShare', 'Comparison'], ['diff', 'Diff']];
+      return [['name', 'Symbol'], ['lShare', 'Baseline'], ['rShare', 'Comparison'], ['diff', 'Diff'], ['selfDelta', 'Δ self']];
     }
     return [['name', 'Symbol'], ['self', 'Self'], ['total', 'Total']];
   }
@@ -67,7 +68,7 @@ export class TopTable {
     this.rows = data && !data.empty ? data.topTable() : [];
     this.rootTotal = data ? data.rootTotal : 0;
     if (!this.sort || !this.columns().some(([k]) => k === this.sort.key)) {
-      this.sort = this.kind === 'diff' ? { key: 'diff', desc: true } : { key: 'self', desc: true };
+      this.sort = this.kind === 'diff' ? { key: 'selfDelta', desc: true } : { key: 'self', desc: true };
     }
     this.limit = PAGE;
     this.sortRows();
@@ -116,12 +117,13 @@ export class TopTable {
       let cells;
       if (this.kind === 'diff') {
         cells = `<td class="col-num">${formatPercent(r.lShare)}</td><td class="col-num">${formatPercent(r.rShare)}</td>`
-          + `<td class="col-num diff-${diffClass(r.diff)}">${formatChange(r.diff)}</td>`;
+          + `<td class="col-num diff-${diffClass(r.diff)}">${formatChange(r.diff)}</td>`
+          + `<td class="col-num diff-${r.selfDelta > 5e-4 ? 'grew' : r.selfDelta < -5e-4 ? 'shrank' : 'same'}">${formatPoints(r.selfDelta)}</td>`;
       } else {
         const cell = (v) => (v ? `<td class="col-num"><span class="bar" style="--w:${(v / T * 100).toFixed(2)}%"></span>${esc(f(v))} <span class="muted pct">${formatPercent(v / T)}</span></td>` : '<td class="col-num muted">–</td>');
         cells = cell(r.self) + cell(r.total);
       }
-      const diffAttrs = this.kind === 'diff' ? ` data-baseline="${r.lShare}" data-comparison="${r.rShare}" data-diff="${r.diff.toFixed(2)}"` : '';
+      const diffAttrs = this.kind === 'diff' ? ` data-baseline="${r.lShare}" data-comparison="${r.rShare}" data-diff="${r.diff.toFixed(2)}" data-self-delta="${r.selfDelta}"` : '';
       return `<tr data-testid="top-row" data-name="${esc(r.name)}" data-self="${r.self}" data-total="${r.total}"${diffAttrs} tabindex="0"${hl}><td class="col-name" title="${esc(r.name)}">${esc(r.name)}</td>${cells}</tr>`;
     }).join('');
     this.table.innerHTML = head + `<tbody>${body || `<tr class="empty"><td colspan="${cols.length}">No data</td></tr>`}</tbody>`;

@@ -41,7 +41,7 @@ export class Timeline {
 
   setRange(start, end) { this.range = [start, end]; this.invalidate(); }
 
-  // series: [{label, points: [[t, v], ...]}]
+  // series: [{label, points: [[t, v], ...], active, color}] (color: else by index)
   // step: the series' step in ms (points are drawn as columns that wide)
   setSeries(series, format, step) {
     if (format) this.format = format;
@@ -130,11 +130,13 @@ export class Timeline {
       ctx.globalAlpha = 1;
     } else {
       this.series.forEach((s, si) => {
-        ctx.strokeStyle = seriesColor(si); ctx.lineWidth = s.active ? 2.5 : 1.5;
+        ctx.strokeStyle = ctx.fillStyle = s.color || seriesColor(si); ctx.lineWidth = s.active ? 2.5 : 1.5;
         ctx.globalAlpha = this.series.some((q) => q.active) && !s.active ? 0.35 : 1;
         ctx.beginPath();
         s.points.forEach(([t, v], i) => (i ? ctx.lineTo(this.tToX(t, W), yOf(v)) : ctx.moveTo(this.tToX(t, W), yOf(v))));
         ctx.stroke();
+        // sparse series (a profile pushed once) would be invisible as a line: dot each point
+        if (s.points.length < 40) for (const [t, v] of s.points) { ctx.beginPath(); ctx.arc(this.tToX(t, W), yOf(v), s.active ? 3.5 : 2.5, 0, 2 * Math.PI); ctx.fill(); }
       });
       ctx.globalAlpha = 1;
     }
@@ -201,7 +203,7 @@ export class Timeline {
     this.invalidate();
     rows.sort((a, b) => b[2] - a[2]);
     this.tip.innerHTML = `<div class="muted">${esc(formatDateTime(tNear, true))}</div>` + rows.slice(0, 8).map(([si, label, v]) =>
-      `<div>${this.series.length > 1 ? `<span class="swatch" style="background:${seriesColor(si)}"></span>${esc(label)}: ` : ''}<b>${esc(this.format(v))}</b></div>`).join('');
+      `<div>${this.series.length > 1 ? `<span class="swatch" style="background:${this.series[si].color || seriesColor(si)}"></span>${esc(label)}: ` : ''}<b>${esc(this.format(v))}</b></div>`).join('');
     this.tip.hidden = false;
     const tw = this.tip.offsetWidth;
     this.tip.style.left = `${Math.min(W - tw - 4, x + 12)}px`;

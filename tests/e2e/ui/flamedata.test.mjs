@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeFlamegraph, decodeDiff, diffPercent } from '../../../ui/js/flamedata.js';
+import { decodeFlamegraph, decodeDiff, diffPercent, fromTrie } from '../../../ui/js/flamedata.js';
 import { packageOf, diffBucket } from '../../../ui/js/colors.js';
 import { parseState, stateToHash, addMatcher, splitMatchers } from '../../../ui/js/state.js';
 import { parseTime, resolveRange, autoStep } from '../../../ui/js/time.js';
@@ -70,6 +70,68 @@ test('sandwich: callers and callees of a function', () => {
   assert.equal(callees.total[0], 4);
   assert.equal(callees.self[0], 1);
   assert.deepEqual(callees.pathOf(1), ['bar']);
+});
+
+// FlameData from folded text, through the same trie layout the sandwich view uses.
+function fromFolded(text) {
+  const root = { name: 'total', total: 0, self: 0, kids: new Map() };
+  for (const line of text.trim().split('\n')) {
+    const [stack, v] = line.split(' ');
+    let t = root;
+    t.total += Number(v);
+    for (const f of stack.split(';')) {
+      if (!t.kids.has(f)) t.kids.set(f, { name: f, total: 0, self: 0, kids: new Map() });
+      t = t.kids.get(f);
+      t.total += Number(v);
+    }
+    t.self += Number(v);
+  }
+  return fromTrie(root);
+}
+
+test('layout folds single-child chains of >= 99% into their head', () => {
+  // main -> a -> b is one chain (a and b each keep all of their parent); p -> q keeps 98%
+  const d = fromFolded('main;a;b;c 60\nmain;a;b;x 40\np;q 98\np 2\nw;hot 50');
+  const id = (nm) => d.names.indexOf(nm) >= 0 && [...Array(d.n).keys()].find((i) => d.nameOf(i) === nm);
+  const rowsOf = (lay) => Array.from({ length: lay.maxRow + 1 }, (_, r) => Array.from(lay.order.subarray(lay.rowStart[r], lay.rowStart[r + 1])).map((i) => d.nameOf(i)));
+  const lay = d.layout(true, null, null);
+  assert.deepEqual(rowsOf(lay), [['total'], ['main', 'p', 'w'], ['c', 'x', 'q', 'hot']], 'a frame with self time (hot) is not folded');
+  assert.equal(lay.folded[id('main')], 2);
+  assert.equal(lay.bottom[id('main')], id('b'));
+  assert.equal(lay.folded[id('p')], 0, 'a 98% child is not folded');
+  assert.equal(lay.row[id('a')], 1, 'a folded frame shares its head row');
+  assert.equal(lay.pos[id('x')], lay.rowStart[2] + 1);
+  // a kept name (search match) stays visible and splits the chain
+  const keep = new Uint8Array(d.names.length);
+  keep[d.names.indexOf('b')] = 1;
+  assert.deepEqual(rowsOf(d.layout(true, null, keep)), [['total'], ['main', 'p', 'w'], ['b', 'q', 'hot'], ['c', 'x']]);
+  assert.deepEqual(rowsOf(d.layout(true, null, null, id('a'))), [['total'], ['main', 'p', 'w'], ['a', 'q', 'hot'], ['c', 'x']]);
+  // flipping the chain (by its top) expands it; no collapse: rows are the levels
+  d.chains();
+  assert.equal(d.chainTop[id('b')], id('main'));
+  const flip = new Uint8Array(d.n);
+  flip[id('main')] = 1;
+  const open = rowsOf(d.layout(true, flip, null));
+  assert.deepEqual(open, [['total'], ['main', 'p', 'w'], ['a', 'q', 'hot'], ['b'], ['c', 'x']]);
+  assert.deepEqual(rowsOf(d.layout(false, null, null)), open);
+  assert.deepEqual(rowsOf(d.layout(false, flip, null)), [['total'], ['main', 'p', 'w'], ['c', 'x', 'q', 'hot']]);
+});
+
+test('diff sandwich keeps both sides', () => {
+  const d = decodeDiff(DIFF);
+  const { callers, callees } = d.sandwich('foo');
+  for (const t of [callers, callees]) {
+    assert.equal(t.kind, 'diff');
+    assert.equal(t.leftTicks, 2);
+    assert.equal(t.rightTicks, 2);
+    assert.equal(t.lTotal[0], 2);
+    assert.equal(t.rTotal[0], 1);
+  }
+  assert.deepEqual(callers.pathOf(1), ['main']);
+  assert.equal(callers.lTotal[1], 2);
+  assert.equal(callers.rTotal[1], 1);
+  assert.equal(callees.lSelf[0], 2);
+  assert.equal(callees.rSelf[0], 1);
 });
 
 test('folded export reproduces the stacks', () => {

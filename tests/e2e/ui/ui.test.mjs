@@ -93,7 +93,8 @@ async function open(state, pane = 'main') {
 async function nodes(page, pane = 'main') {
   return page.$$eval(`${paneSel(pane)} [data-testid="flame-nodes"] li`, (els) => els.map((e) => ({
     name: e.dataset.name, depth: Number(e.dataset.depth), total: Number(e.dataset.total), self: Number(e.dataset.self),
-    share: Number(e.dataset.share), color: e.dataset.color, highlighted: e.dataset.highlighted === 'true',
+    share: Number(e.dataset.share), color: e.dataset.color, fill: e.dataset.fill, highlighted: e.dataset.highlighted === 'true',
+    row: Number(e.dataset.row), collapsed: Number(e.dataset.collapsed || 0), group: e.dataset.group ? e.dataset.group.split(';') : [],
     marked: e.dataset.marked === 'true', x: Number(e.dataset.x), width: Number(e.dataset.width),
     baseline: Number(e.dataset.baseline), comparison: Number(e.dataset.comparison), diff: Number(e.dataset.diff),
   })));
@@ -104,12 +105,12 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-// Click the middle of a drawn bar.
+// Click the middle of a drawn bar (rows count display rows: folded chains take one).
 async function clickBar(page, pane, name, opts = {}) {
   const n = (await nodes(page, pane)).find((b) => b.name === name);
   assert.ok(n, `bar ${name} is drawn in ${pane}`);
   const box = await page.locator(`${paneSel(pane)} canvas`).boundingBox();
-  await page.mouse.click(box.x + n.x + n.width / 2, box.y + n.depth * ROW + ROW / 2, opts);
+  await page.mouse.click(box.x + n.x + n.width / 2, box.y + n.row * ROW + ROW / 2, opts);
   return n;
 }
 
@@ -117,8 +118,23 @@ async function hoverBar(page, pane, name) {
   const n = (await nodes(page, pane)).find((b) => b.name === name);
   assert.ok(n, `bar ${name} is drawn in ${pane}`);
   const box = await page.locator(`${paneSel(pane)} canvas`).boundingBox();
-  await page.mouse.move(box.x + n.x + n.width / 2, box.y + n.depth * ROW + ROW / 2);
+  await page.mouse.move(box.x + n.x + n.width / 2, box.y + n.row * ROW + ROW / 2);
 }
+
+// Right-click a bar and pick a context menu entry by its action name.
+async function menuPick(page, pane, name, action) {
+  await clickBar(page, pane, name, { button: 'right' });
+  await page.click(`[data-testid="flame-menu"] button[data-action="${action}"]`);
+}
+
+// Wait until a pane's list was rewritten after `before` (its data-render-count).
+async function waitRender(page, pane, before) {
+  await page.waitForFunction(([sel, n]) => {
+    const el = document.querySelector(sel);
+    return Number(el.dataset.renderCount) > n && el.dataset.state === 'ready';
+  }, [paneSel(pane), before]);
+}
+const renderCount = async (page, pane = 'main') => Number(await page.getAttribute(paneSel(pane), 'data-render-count'));
 
 async function download(page, testid) {
   await page.click('[data-testid="export"]');
@@ -154,6 +170,7 @@ after(async () => {
 });
 
 const CFP = { query: CPU, sel: '{service_name="cfp"}', ...RANGE };
+const CFP_FLAT = { ...CFP, collapse: 'off' }; // every frame on its own row
 
 // ---- tests ----------------------------------------------------------------------------
 
@@ -164,7 +181,11 @@ describe('single view', () => {
     const { root, selfBy } = parseFolded(CFP_TEXT);
     for (const e of expectedNodes(root, 4).filter((n) => n.share >= 0.005)) {
       const n = got.find((b) => b.depth === e.depth && b.name === e.name);
-      assert.ok(n, `frame ${e.name} at depth ${e.depth} is drawn`);
+      if (!n) {
+        // folded into the bar of its chain's head
+        assert.ok(got.find((b) => b.depth < e.depth && b.group.includes(e.name)), `frame ${e.name} at depth ${e.depth} is drawn or folded`);
+        continue;
+      }
       assert.ok(close(n.share, e.share), `${e.name} share ${n.share} = ${e.share}`);
     }
     const top = got.filter((b) => b.depth === 1);
@@ -211,7 +232,7 @@ describe('single view', () => {
   });
 
   it('click focuses (zooms) a frame; Escape resets; back/forward restore it', async () => {
-    const page = await open({ ...CFP });
+    const page = await open({ ...CFP_FLAT });
     const W = (await page.locator(`${paneSel('main')} canvas`).boundingBox()).width;
     await clickBar(page, 'main', 'handle_request');
     const path1 = 'work;__libc_start_call_main;main;serve;handle_request';
@@ -272,7 +293,7 @@ describe('single view', () => {
   });
 
   it('sandwich view shows callers and callees of a function', async () => {
-    const page = await open({ ...CFP, display: 'sandwich', fn: 'crc_bytes' }, 'callers');
+    const page = await open({ ...CFP_FLAT, display: 'sandwich', fn: 'crc_bytes' }, 'callers');
     await waitReady(page, 'callees');
     const callers = await nodes(page, 'callers');
     const chain = ['crc_bytes', 'handle_request', 'serve', 'main', '__libc_start_call_main', 'work'];
@@ -280,6 +301,32 @@ describe('single view', () => {
     const callees = await nodes(page, 'callees');
     assert.equal(callees.find((n) => n.depth === 0).name, 'crc_bytes');
     await shot(page, 'sandwich');
+    await page.close();
+  });
+
+  it('colour by self time makes the frames doing the work the hottest', async () => {
+    const page = await open({ ...CFP });
+    let rc = await renderCount(page);
+    await page.click('[data-testid="color-mode"] button[data-value="self"]');
+    await waitRender(page, 'main', rc);
+    assert.match(page.url(), /color=self/);
+    assert.equal(await page.getAttribute(paneSel('main'), 'data-color-mode'), 'self');
+    const by = Object.fromEntries((await nodes(page)).map((n) => [n.name, n]));
+    const heat = (n) => Number(/^heat-(\d+)$/.exec(by[n].color)[1]);
+    // self: sort_ints 673, crc_bytes 667, __random 119, serve 0 (fixture samples)
+    assert.equal(heat('sort_ints'), 23);
+    assert.equal(heat('crc_bytes'), 23);
+    assert.ok(heat('__random') > 0 && heat('__random') < heat('crc_bytes'));
+    assert.equal(heat('serve'), 0, 'no self time: neutral');
+    assert.equal(by.total.color, 'root');
+    const [r, g, b] = by.sort_ints.fill.match(/\d+/g).map(Number);
+    assert.ok(r > g && r > b || /^hsl\(0 /.test(by.sort_ints.fill), `hottest is red: ${by.sort_ints.fill}`);
+    await shot(page, 'color-self');
+    // and back to package colours
+    rc = await renderCount(page);
+    await page.click('[data-testid="color-mode"] button[data-value=""]');
+    await waitRender(page, 'main', rc);
+    assert.ok((await nodes(page)).find((n) => n.name === 'sort_ints').color.startsWith('pkg-'));
     await page.close();
   });
 
@@ -313,6 +360,95 @@ describe('single view', () => {
   });
 });
 
+describe('folded chains and the context menu', () => {
+  it('single-child chains fold into one bar; a group and all groups expand and collapse', async () => {
+    const page = await open({ ...CFP });
+    assert.equal(await page.getAttribute(paneSel('main'), 'data-collapse'), 'on');
+    let got = await nodes(page);
+    const work = got.find((b) => b.name === 'work');
+    assert.deepEqual([work.row, work.collapsed, work.group], [1, 2, ['__libc_start_call_main', 'main']]);
+    assert.equal(got.find((b) => b.name === 'main'), undefined, 'folded frames are not drawn');
+    const serve = got.find((b) => b.name === 'serve');
+    assert.deepEqual([serve.depth, serve.row], [4, 2], 'the frames below a fold move up');
+    // crc_bytes is handle_request's only callee, but it does the work itself: never folded
+    assert.deepEqual(['handle_request', 'crc_bytes'].map((n) => got.find((b) => b.name === n).collapsed), [0, 0]);
+    assert.equal(got.find((b) => b.name === 'crc_bytes').row, 4);
+    const sys = got.find((b) => b.name === 'entry_SYSCALL_64_after_hwframe');
+    assert.deepEqual(sys.group, ['do_syscall_64', '__x64_sys_clock_gettime', 'posix_cpu_clock_get']);
+    assert.equal(got.find((b) => b.name === 'sort_ints').collapsed, 0, 'a frame without a single child is no group');
+    await hoverBar(page, 'main', 'work');
+    assert.match(await page.textContent(`${paneSel('main')} .fg-tip`), /Folded \(2\)\s*__libc_start_call_main\s*main/);
+    await shot(page, 'folded');
+    // one group, from the context menu; the others stay folded
+    let rc = await renderCount(page);
+    await menuPick(page, 'main', 'work', 'Expand group');
+    await waitRender(page, 'main', rc);
+    got = await nodes(page);
+    assert.deepEqual(['work', '__libc_start_call_main', 'main', 'serve'].map((n) => got.find((b) => b.name === n).row), [1, 2, 3, 4]);
+    assert.equal(got.find((b) => b.name === 'work').collapsed, 0);
+    assert.equal(got.find((b) => b.name === 'entry_SYSCALL_64_after_hwframe').collapsed, 3, 'other groups stay folded');
+    // 'e' on the keyboard cursor folds it again
+    rc = await renderCount(page);
+    await page.focus(`${paneSel('main')} canvas`);
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('e');
+    await waitRender(page, 'main', rc);
+    assert.equal((await nodes(page)).find((b) => b.name === 'work').collapsed, 2);
+    // expand all: recorded in the URL, every frame on its own row
+    rc = await renderCount(page);
+    await page.click('[data-testid="collapse-all"]');
+    await waitRender(page, 'main', rc);
+    assert.match(page.url(), /collapse=off/);
+    got = await nodes(page);
+    assert.ok(got.every((b) => b.row === b.depth && !b.collapsed), 'no folds left');
+    assert.ok(got.find((b) => b.name === 'crc_bytes' && b.depth === 6));
+    // collapse all, from the context menu
+    rc = await renderCount(page);
+    await menuPick(page, 'main', 'serve', 'Collapse all groups');
+    await waitRender(page, 'main', rc);
+    assert.doesNotMatch(page.url(), /collapse=off/);
+    assert.equal((await nodes(page)).find((b) => b.name === 'work').collapsed, 2);
+    // a search match inside a chain is never folded away
+    rc = await renderCount(page);
+    await page.fill('[data-testid="search"]', '__libc_start_call_main');
+    await page.keyboard.press('Enter');
+    await waitRender(page, 'main', rc);
+    got = await nodes(page);
+    const libc = got.find((b) => b.name === '__libc_start_call_main');
+    assert.ok(libc && libc.highlighted && libc.row === 2, 'the match is drawn below work');
+    assert.deepEqual(libc.group, ['main'], 'the rest of the chain stays folded under it');
+    assert.equal(got.find((b) => b.name === 'work').collapsed, 0);
+    assert.deepEqual(page.errors || [], []);
+    await page.close();
+  });
+
+  it('context menu: focus, reset, highlight similar, copy name, sandwich', async () => {
+    await browser.ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fornax.url });
+    const page = await open({ ...CFP });
+    await menuPick(page, 'main', 'serve', 'Focus on this frame');
+    await page.waitForFunction((sel) => document.querySelector(sel).dataset.focus === 'work;__libc_start_call_main;main;serve', paneSel('main'));
+    await waitReady(page);
+    await menuPick(page, 'main', 'serve', 'Reset view');
+    await page.waitForFunction((sel) => document.querySelector(sel).dataset.focus === '', paneSel('main'));
+    await waitReady(page);
+    // "work" as text would also match task_work_run and task_mm_cid_work; similar = same name
+    await menuPick(page, 'main', 'work', 'Highlight similar');
+    await page.waitForFunction(() => /^1 match\b/.test(document.querySelector('[data-testid="search-summary"]').textContent));
+    assert.equal(await page.inputValue('[data-testid="search"]'), '/^work$/');
+    await waitReady(page);
+    const hl = (await nodes(page)).filter((b) => b.highlighted).map((b) => b.name);
+    assert.deepEqual(hl, ['work']);
+    await menuPick(page, 'main', 'handle_request', 'Copy function name');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'handle_request');
+    await menuPick(page, 'main', 'handle_request', 'Open in sandwich view');
+    await waitReady(page, 'callers');
+    assert.match(decodeURIComponent(page.url()), /display=sandwich&.*fn=handle_request/);
+    assert.equal((await nodes(page, 'callers')).find((b) => b.row === 0).name, 'handle_request');
+    await page.close();
+  });
+});
+
 describe('diff and comparison', () => {
   const sides = {
     query: CPU, sel: '{service_name="regress"}', ...RANGE,
@@ -332,6 +468,14 @@ describe('diff and comparison', () => {
     assert.ok(parse.diff < 0);
     const row = await page.$eval('[data-testid="top-row"][data-name="compress"]', (r) => ({ ...r.dataset }));
     assert.ok(Number(row.diff) > 90);
+    // the table sorts by the change of self share: compress itself took +38.4 points,
+    // parse lost 28.2; the callers' totals (main, serve, handle) grew but not their self
+    assert.equal(await page.getAttribute('[data-testid="top-table"] th[aria-sort="descending"]', 'data-key'), 'selfDelta');
+    const order = await page.$$eval('[data-testid="top-row"]', (rs) => rs.map((r) => [r.dataset.name, Number(r.dataset.selfDelta)]));
+    assert.equal(order[0][0], 'compress');
+    assert.ok(close(order[0][1], 400 / 510 - 100 / 250), `compress self delta ${order[0][1]}`);
+    assert.deepEqual(order.at(-1)[0], 'parse');
+    assert.match(await page.textContent('[data-testid="top-row"][data-name="compress"]'), /\+38\.4 pp/);
     assert.equal(await page.isVisible('[data-testid="diff-legend"]'), true);
     await hoverBar(page, 'diff', 'compress');
     const tip = await page.textContent(`${paneSel('diff')} .fg-tip`);
@@ -342,6 +486,51 @@ describe('diff and comparison', () => {
     await page.close();
   });
 
+  it('diff sandwich colours callers and callees by their own change; colour-blind palette', async () => {
+    const page = await open({ ...sides, view: 'diff' }, 'diff');
+    await page.dblclick('[data-testid="top-row"][data-name="handle"]');
+    // the first click of the double-click highlighted it; Escape clears the search
+    await page.waitForFunction(() => /search=handle/.test(location.hash));
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !/search=/.test(location.hash));
+    await waitReady(page, 'callers');
+    await waitReady(page, 'callees');
+    assert.match(decodeURIComponent(page.url()), /view=diff.*display=sandwich.*fn=handle/);
+    // handle: 200 of 250 in the baseline, 460 of 510 in the comparison
+    const callers = await nodes(page, 'callers');
+    const root = callers.find((b) => b.row === 0);
+    assert.equal(root.name, 'handle');
+    assert.ok(close(root.baseline, 200 / 250) && close(root.comparison, 460 / 510), `handle ${root.baseline} -> ${root.comparison}`);
+    assert.equal(root.color, 'diff-grew');
+    const serve = callers.find((b) => b.name === 'serve');
+    assert.ok(serve && close(serve.comparison, 460 / 510), 'a caller carries the function\'s own value');
+    const callees = await nodes(page, 'callees');
+    const by = Object.fromEntries(callees.map((b) => [b.name, b]));
+    assert.equal(by.compress.color, 'diff-grew');
+    assert.equal(by.parse.color, 'diff-shrank');
+    assert.ok(close(by.parse.baseline, 100 / 250) && close(by.parse.comparison, 60 / 510));
+    await shot(page, 'diff-sandwich');
+    // colour-blind palette: the shrinking callee turns from green to blue, growth stays red
+    const rgb = (f) => f.match(/\d+/g).map(Number);
+    let [r, g, b] = rgb(by.parse.fill);
+    assert.ok(g > r && g > b, `parse is green: ${by.parse.fill}`);
+    const rc = await renderCount(page, 'callees');
+    await page.check('[data-testid="diff-legend"] input[type="checkbox"]');
+    await waitRender(page, 'callees', rc);
+    for (const pane of ['diff', 'callers', 'callees']) assert.equal(await page.getAttribute(paneSel(pane), 'data-palette'), 'colorblind');
+    const after = Object.fromEntries((await nodes(page, 'callees')).map((n) => [n.name, n]));
+    [r, g, b] = rgb(after.parse.fill);
+    assert.ok(b > r && b > g, `parse is blue: ${after.parse.fill}`);
+    [r, g, b] = rgb(after.compress.fill);
+    assert.ok(r > g && r > b, `compress is red: ${after.compress.fill}`);
+    await page.reload();
+    await waitReady(page, 'callees');
+    assert.equal(await page.getAttribute(paneSel('callees'), 'data-palette'), 'colorblind', 'the choice persists');
+    await page.uncheck('[data-testid="diff-legend"] input[type="checkbox"]');
+    assert.deepEqual(page.errors || [], []);
+    await page.close();
+  });
+
   it('comparison view shows both sides with their own ranges', async () => {
     const page = await open({ ...sides, view: 'comparison' }, 'left');
     await waitReady(page, 'right');
@@ -349,6 +538,12 @@ describe('diff and comparison', () => {
     const r = (await nodes(page, 'right')).find((n) => n.name === 'compress');
     assert.ok(close(l.share, 100 / 250) && close(r.share, 400 / 510));
     await shot(page, 'comparison');
+    // a sandwich from either side opens the diff sandwich of both
+    await menuPick(page, 'right', 'compress', 'Open in sandwich view');
+    await waitReady(page, 'callers');
+    assert.match(decodeURIComponent(page.url()), /view=diff.*display=sandwich.*fn=compress/);
+    const root = (await nodes(page, 'callers')).find((b) => b.row === 0);
+    assert.ok(root.name === 'compress' && close(root.baseline, 100 / 250) && close(root.comparison, 400 / 510));
     await page.close();
   });
 });
@@ -362,8 +557,52 @@ describe('tag explorer', () => {
     await page.click('[data-testid="tag-row"][data-value="p1"]');
     await waitReady(page, 'tag');
     const got = await nodes(page, 'tag');
-    assert.ok(got.find((n) => n.name === 'b') && !got.find((n) => n.name === 'c'));
+    assert.ok(got.find((n) => n.name === 'b' || n.group.includes('b')) && !got.find((n) => n.name === 'c' || n.group.includes('c')));
     await shot(page, 'tags');
+    await page.close();
+  });
+});
+
+describe('tag explorer: top values and Other', () => {
+  it('lists the ten largest values and the rest as Other, which can be opened', async () => {
+    const t = NOW - 20 * MIN;
+    // q01 has 120 samples, q02 110, ... q12 10: the top ten leave q11 + q12 = 30 of 780
+    for (let k = 1; k <= 12; k++) {
+      const v = String(k).padStart(2, '0');
+      await fornax.ingest({ name: `many.cpu{pod=q${v}}`, from: sec(t), until: sec(t + 10e3), sampleRate: '100' }, `a;f${v} ${(13 - k) * 10}\n`);
+    }
+    await fornax.until(async () => {
+      const r = await fornax.rpc('SelectSeries', { profileTypeID: CPU, labelSelector: '{service_name="many"}', start: NOW - 60 * MIN, end: NOW + MIN, step: 60, groupBy: ['pod'] });
+      return (r.series || []).length === 12;
+    }, 'the twelve pods to be queryable');
+    const page = await open({ query: CPU, sel: '{service_name="many"}', ...RANGE, view: 'tags', groupBy: 'pod' }, null);
+    await page.waitForSelector('[data-testid="tag-row"][data-other="true"]');
+    const rows = await page.$$eval('[data-testid="tag-row"]', (rs) => rs.map((r) => ({ value: r.dataset.value, other: r.dataset.other === 'true', total: Number(r.dataset.total), sd: Number(r.dataset.sd), text: r.textContent })));
+    assert.equal(rows.length, 11);
+    assert.deepEqual(rows.slice(0, 10).map((r) => r.value), Array.from({ length: 10 }, (_, i) => `q${String(i + 1).padStart(2, '0')}`));
+    const other = rows[10];
+    assert.ok(other.other && /^Other/.test(other.text));
+    assert.ok(close(other.total / rows[0].total, 30 / 120, 1e-9), `Other ${other.total} vs q01 ${rows[0].total}`);
+    assert.ok(rows.every((r) => r.sd >= 0 && Number.isFinite(r.sd)));
+    assert.match(await page.textContent('[data-testid="view-tags"] thead'), /Std\. deviation/);
+    assert.equal(await page.getAttribute('[data-testid="timeline"][data-pane="tags"]', 'data-series'), '11');
+    // the donut chart: one slice per row, shares adding up to the whole
+    const slices = await page.$$eval('[data-testid="tag-pie"] path', (ps) => ps.map((p) => [p.dataset.value, Number(p.dataset.share)]));
+    assert.equal(slices.length, 11);
+    assert.ok(close(slices.reduce((a, [, v]) => a + v, 0), 1, 1e-9));
+    assert.ok(close(slices[10][1], 30 / 780, 1e-9) && close(slices[0][1], 120 / 780, 1e-9));
+    await page.locator('[data-testid="tag-pie"] path[data-value="q02"]').dispatchEvent('click');
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('gv') === 'q02');
+    await waitReady(page, 'tag');
+    assert.ok((await nodes(page, 'tag')).find((n) => n.name === 'f02'));
+    // Other opens as "every value but the top ten"
+    await page.click('[data-testid="tag-row"][data-other="true"]');
+    await waitReady(page, 'tag');
+    const names = (await nodes(page, 'tag')).map((n) => n.name);
+    assert.ok(names.includes('f11') && names.includes('f12') && !names.includes('f01') && !names.includes('f10'), names.join(','));
+    assert.match(await page.textContent('.tag-actions code'), /pod!~"q01\|q02\|.*\|q10"/);
+    await shot(page, 'tags-other');
+    assert.deepEqual(page.errors || [], []);
     await page.close();
   });
 });

@@ -72,6 +72,34 @@ export function menuButton(label, items, testid) {
   return btn;
 }
 
+// "Expand all" / "Collapse all" for the folded single-child chains of every flame graph
+// of a view; the choice is in the URL (collapse=off). sync(s) follows the state.
+export function collapseButton(app) {
+  const btn = h('button', { type: 'button', class: 'btn', 'data-testid': 'collapse-all',
+    onclick: () => app.navigate({ collapse: app.state.collapse === 'off' ? '' : 'off' }) });
+  btn.sync = (s) => {
+    const off = s.collapse === 'off';
+    btn.textContent = off ? 'Collapse groups' : 'Expand all';
+    btn.title = off ? 'Fold chains of single calls into one bar' : 'Show every frame of folded call chains';
+    btn.setAttribute('aria-pressed', off ? 'true' : 'false');
+  };
+  btn.sync(app.state);
+  return btn;
+}
+
+// Flame graph options shared by every view: the expand/collapse-all menu items go
+// through the URL like the button.
+export const collapseOpts = (app) => ({
+  collapse: app.state.collapse !== 'off',
+  colorMode: app.state.color,
+  onCollapseAll: (on) => app.navigate({ collapse: on ? '' : 'off' }),
+});
+
+// Colour by package (default) or by self time, for the non-diff flame graphs of a view.
+export function colorModePicker(app) {
+  return segmented([['', 'Package'], ['self', 'Self time']], app.state.color, (v) => app.navigate({ color: v }), 'color-mode');
+}
+
 export function diffLegend(colorBlind, onToggle) {
   const stops = [0, 5, 10, 15, 20].map((b) => diffColor(b, colorBlind));
   return h('div', { class: 'legend', 'data-testid': 'diff-legend' },
@@ -103,9 +131,10 @@ export function mergeRequest(s, sel, start, end) {
   return r;
 }
 
-export async function fetchSeries(s, sel, start, end, width, groupBy, signal) {
+// limit: with groupBy, only the series with the largest totals (the server picks them).
+export async function fetchSeries(s, sel, start, end, width, groupBy, signal, limit = 0) {
   const req = { profileTypeID: s.query, labelSelector: sel, start, end, step: autoStep(start, end, Math.max(60, width / 3)) };
-  if (groupBy) { req.groupBy = [groupBy]; req.limit = 20; }
+  if (groupBy) { req.groupBy = [groupBy]; if (limit) req.limit = limit; }
   const res = await rpc('SelectSeries', req, signal);
   const list = res.series || [];
   list.step = req.step * 1000; // ms, for drawing each point as a column

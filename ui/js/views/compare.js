@@ -1,12 +1,13 @@
 // Comparison view: two flame graphs side by side, each with its own label selector and
-// time range (baseline on the left, comparison on the right), one shared search.
+// time range (baseline on the left, comparison on the right), one shared search. The
+// sandwich of a function opens in the diff view, where both sides share one graph.
 
 import { h } from '../dom.js';
 import { rpc } from '../api.js';
 import { FlameGraph } from '../flamegraph.js';
 import { decodeFlamegraph } from '../flamedata.js';
 import { splitPath } from '../state.js';
-import { SearchBox, SideControls, sideQuery, mergeRequest } from './common.js';
+import { SearchBox, SideControls, sideQuery, mergeRequest, collapseButton, collapseOpts, colorModePicker } from './common.js';
 
 export class ComparisonView {
   constructor(host, app) {
@@ -15,7 +16,9 @@ export class ComparisonView {
     host.append(this.el);
     const bar = h('div', { class: 'toolbar' });
     this.search = new SearchBox(bar, { onChange: (q) => app.navigate({ search: q }, { replace: true }) });
-    bar.append(h('span', { class: 'spacer' }),
+    this.collapseBtn = collapseButton(app);
+    this.colorMode = colorModePicker(app);
+    bar.append(this.collapseBtn, h('span', { class: 'small muted', text: 'Colour' }), this.colorMode, h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn', text: 'Show diff →', 'data-testid': 'to-diff', onclick: () => app.navigate({ view: 'diff' }) }));
     this.panes = h('div', { class: 'panes' });
     this.el.append(bar, this.panes);
@@ -25,10 +28,11 @@ export class ComparisonView {
       this.panes.append(col);
       const ctl = new SideControls(col, app, side);
       const flame = new FlameGraph(col, {
-        pane: side === 'l' ? 'left' : 'right', format: app.format(),
+        pane: side === 'l' ? 'left' : 'right', format: app.format(), ...collapseOpts(app),
         label: side === 'l' ? 'Baseline flame graph' : 'Comparison flame graph',
         onFocus: (path) => app.navigate({ [`${side}focus`]: path.join(';') }),
         onSearchName: (name) => app.navigate({ search: name }),
+        onSandwich: (name) => app.navigate({ view: 'diff', display: 'sandwich', fn: name }),
       });
       this.sides[side] = { ctl, flame, col, key: null, seq: 0 };
     }
@@ -36,6 +40,9 @@ export class ComparisonView {
 
   async update(s, prev, force) {
     this.search.value = s.search;
+    this.collapseBtn.sync(s);
+    this.colorMode.setValue(s.color);
+    for (const p of Object.values(this.sides)) { p.flame.setCollapse(s.collapse !== 'off'); p.flame.setColorMode(s.color); }
     await Promise.all(['l', 'r'].map((side) => this.updateSide(s, side, force)));
   }
 

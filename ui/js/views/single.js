@@ -11,7 +11,7 @@ import { decodeFlamegraph } from '../flamedata.js';
 import { resolveRange } from '../time.js';
 import { splitPath } from '../state.js';
 import { exportPprof, exportFlamebearer, exportFolded, exportPNG, baseName } from '../export.js';
-import { SearchBox, segmented, menuButton, mergeRequest, fetchSeries } from './common.js';
+import { SearchBox, segmented, menuButton, mergeRequest, fetchSeries, collapseButton, collapseOpts, colorModePicker } from './common.js';
 
 export class SingleView {
   constructor(host, app) {
@@ -29,7 +29,9 @@ export class SingleView {
     this.display = segmented([['flame', 'Flame graph'], ['table', 'Top table'], ['both', 'Both'], ['sandwich', 'Sandwich']],
       app.state.display, (v) => app.navigate({ display: v }), 'display');
     this.explainBtn = h('button', { type: 'button', class: 'btn explain-btn', 'data-testid': 'explain', text: 'Explain', 'aria-pressed': 'false', onclick: () => app.navigate({ explain: app.state.explain ? '' : '1' }) });
-    bar.append(this.resetBtn, h('span', { class: 'spacer' }), this.display,
+    this.collapseBtn = collapseButton(app);
+    this.colorMode = colorModePicker(app);
+    bar.append(this.resetBtn, this.collapseBtn, h('span', { class: 'small muted', text: 'Colour' }), this.colorMode, h('span', { class: 'spacer' }), this.display,
       menuButton('Export ▾', () => this.exportItems(), 'export'), this.explainBtn);
 
     this.content = h('div', { class: 'content' });
@@ -45,16 +47,16 @@ export class SingleView {
       onSandwich: (name) => app.navigate({ display: 'sandwich', fn: name }),
     });
     this.flame = new FlameGraph(this.flameCol, {
-      pane: 'main', format: fmt(),
+      pane: 'main', format: fmt(), ...collapseOpts(app),
       onFocus: (path) => app.navigate({ focus: path.join(';') }),
       onSandwich: (name) => app.navigate({ display: 'sandwich', fn: name }),
       onSearchName: (name) => app.navigate({ search: name }),
     });
     this.sandTitle = h('div', { class: 'sand-title' });
     this.sandCol.append(this.sandTitle, h('div', { class: 'sand-label muted', text: 'Callers (who calls it) ↑' }));
-    this.callers = new FlameGraph(this.sandCol, { pane: 'callers', inverted: true, label: 'Callers flame graph', emptyText: 'Pick a function: double-click a row in the table, or right-click a bar and choose "Open in sandwich view".' });
+    this.callers = new FlameGraph(this.sandCol, { ...collapseOpts(app), pane: 'callers', inverted: true, label: 'Callers flame graph', emptyText: 'Pick a function: double-click a row in the table, or right-click a bar and choose "Open in sandwich view".' });
     this.sandCol.append(h('div', { class: 'sand-label muted', text: 'Callees (what it calls) ↓' }));
-    this.callees = new FlameGraph(this.sandCol, { pane: 'callees', label: 'Callees flame graph', emptyText: '' });
+    this.callees = new FlameGraph(this.sandCol, { ...collapseOpts(app), pane: 'callees', label: 'Callees flame graph', emptyText: '' });
     this.explain = new ExplainPanel(this.content, {
       onMarks: (names) => this.flame.setMarked(names),
       onClose: () => app.navigate({ explain: '' }),
@@ -86,6 +88,9 @@ export class SingleView {
     this.content.classList.toggle('has-explain', !!s.explain);
     this.explainBtn.setAttribute('aria-pressed', s.explain ? 'true' : 'false');
     this.resetBtn.disabled = !s.focus;
+    this.collapseBtn.sync(s);
+    this.colorMode.setValue(s.color);
+    for (const f of [this.flame, this.callers, this.callees]) { f.setCollapse(s.collapse !== 'off'); f.setColorMode(s.color); }
     if (force || key !== this.key) {
       this.key = key;
       await this.fetch(s);
