@@ -2072,6 +2072,27 @@ const char *const fx__kb_py_stdlib[] = {
 };
 
 /* Ruby library paths. */
+/* Third-party top-level packages: py-spy shortens library paths to the part below
+ * site-packages, which would otherwise look like the application's own relative paths. */
+const char *const fx__kb_py_packages[] = {
+    "aiohttp", "aiokafka", "aioredis", "alembic", "amqp", "anyio", "argon2", "asgiref",
+    "asyncpg", "attr", "attrs", "billiard", "boto3", "botocore", "bcrypt", "cachetools",
+    "celery", "certifi", "cffi", "channels", "charset_normalizer", "click", "confluent_kafka",
+    "cryptography", "daphne", "dateutil", "ddtrace", "django", "elasticsearch", "falcon",
+    "fastapi", "fastavro", "flask", "flask_sqlalchemy", "gevent", "google", "graphene",
+    "graphql", "greenlet", "grpc", "gunicorn", "h11", "h2", "httpcore", "httptools", "httpx",
+    "hypercorn", "idna", "itsdangerous", "jinja2", "jose", "jwt", "kafka", "kombu", "lxml",
+    "mako", "markupsafe", "marshmallow", "motor", "msgpack", "multidict", "mysql", "nacl",
+    "numpy", "opentelemetry", "orjson", "pandas", "passlib", "peewee", "pika", "pkg_resources",
+    "prometheus_client", "psycopg", "psycopg2", "pyarrow", "pydantic", "pydantic_core",
+    "pymemcache", "pymongo", "pymysql", "pyramid", "pyroscope", "pythonjsonlogger", "pytz",
+    "redis", "requests", "rest_framework", "ruamel", "s3transfer", "scipy", "sentry_sdk",
+    "setuptools", "simplejson", "six", "sklearn", "sqlalchemy", "starlette", "structlog",
+    "tenacity", "torch", "tornado", "twisted", "ujson", "urllib3", "uvicorn", "uvloop",
+    "waitress", "websockets", "werkzeug", "yaml", "yarl", "zmq", "zstandard", "loguru",
+    "lz4", "brotli", "snappy", "Crypto", "Cryptodome", "OpenSSL", "rsa", "regex", NULL,
+};
+
 const fx__kb_rule_t fx__kb_rb_path[] = {
     C(SER, "/json/"),
     C(SER, "/json.rb"),
@@ -2319,3 +2340,22 @@ const fx__kb_rule_t fx__kb_npm[] = {
     C(IO, "fs-extra"),
 };
 const size_t fx__kb_npm_len = sizeof fx__kb_npm / sizeof fx__kb_npm[0];
+
+/* Whole words of unlisted npm package names (split at '-', '.', '_', '/', '@'). */
+const fx__kb_rule_t fx__kb_npm_words[] = {
+    C(SER, "json"), C(SER, "json5"), C(SER, "jsonl"), C(SER, "ndjson"), C(SER, "stringify"),
+    C(SER, "serialize"), C(SER, "serializer"), C(SER, "xml"), C(SER, "yaml"), C(SER, "yml"),
+    C(SER, "toml"), C(SER, "csv"), C(SER, "msgpack"), C(SER, "protobuf"), C(SER, "proto"),
+    C(SER, "cbor"), C(SER, "avro"), C(SER, "bson"),
+    C(COMP, "zlib"), C(COMP, "gzip"), C(COMP, "gunzip"), C(COMP, "deflate"), C(COMP, "inflate"),
+    C(COMP, "brotli"), C(COMP, "zstd"), C(COMP, "lz4"), C(COMP, "snappy"), C(COMP, "zip"),
+    C(COMP, "unzip"), C(COMP, "tar"), C(COMP, "compress"), C(COMP, "compression"),
+    C(COMP, "decompress"),
+    C(CRYPTO, "crypto"), C(CRYPTO, "bcrypt"), C(CRYPTO, "scrypt"), C(CRYPTO, "argon2"),
+    C(CRYPTO, "sha"), C(CRYPTO, "sha1"), C(CRYPTO, "sha256"), C(CRYPTO, "sha512"),
+    C(CRYPTO, "md5"), C(CRYPTO, "hmac"), C(CRYPTO, "cipher"), C(CRYPTO, "aes"), C(CRYPTO, "rsa"),
+    C(CRYPTO, "jwt"), C(CRYPTO, "jws"), C(CRYPTO, "jwk"), C(CRYPTO, "hash"),
+    C(LOG, "log"), C(LOG, "logs"), C(LOG, "logger"), C(LOG, "logging"), C(LOG, "syslog"),
+    C(REGEX, "regex"), C(REGEX, "regexp"), C(REGEX, "glob"),
+};
+const size_t fx__kb_npm_words_len = sizeof fx__kb_npm_words / sizeof fx__kb_npm_words[0];

@@ -115,6 +115,29 @@ static void test_kb_classify(void **state)
         {"pow", 1, FX_CAT_NONE},
         {"cblas_dgemm", 1, FX_CAT_NONE},
         {"__signal_handler", 0, FX_CAT_NONE},
+        /* demangled templates carry their return type */
+        {"bool std::__detail::__regex_algo_impl<char const*, std::allocator<std::__cxx11::"
+         "sub_match<char const*> >, char, std::__cxx11::regex_traits<char> >(char const*)",
+         1, FX_CAT_REGEX},
+        {"void std::__detail::_Executor<char const*, std::allocator<char>, std::__cxx11::"
+         "regex_traits<char>, true>::_M_dfs(long)",
+         1, FX_CAT_REGEX},
+        {"bool acme::Filter::check<int>(int)", 0, FX_CAT_NONE},
+        /* generated glue is not the user's function */
+        {"github.com/acme/users/pb._UserService_ListUsers_Handler", 1, FX_CAT_NONE},
+        {"github.com/acme/users/pb._UserService_ListUsers_Handler.func1", 1, FX_CAT_NONE},
+        {"com.acme.users.UserServiceGrpc$MethodHandlers.invoke", 1, FX_CAT_NONE},
+        {"main._helper", 0, FX_CAT_NONE},
+        /* unlisted npm packages by the words of their names */
+        {"./node_modules/fast-json-stable-stringify/index.js:stringify:19", 1,
+         FX_CAT_SERIALIZATION},
+        {"./node_modules/@acme/log-shipper/index.js:send:4", 1, FX_CAT_LOGGING},
+        {"./node_modules/product-catalog/index.js:find:4", 1, FX_CAT_NONE},
+        /* py-spy's short paths of third-party packages */
+        {"hashpw (bcrypt/__init__.py:84)", 1, FX_CAT_CRYPTO},
+        {"model_dump_json (pydantic/main.py:352)", 1, FX_CAT_SERIALIZATION},
+        {"send (requests/sessions.py:703)", 1, FX_CAT_NONE},
+        {"export_users (app/api/users.py:30)", 0, FX_CAT_NONE},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
