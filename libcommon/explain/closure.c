@@ -162,33 +162,45 @@ int fx__explain_closure_kind(const char *c, size_t n)
 {
     if (n == 0)
         return K_NONE;
-    if (starts(c, n, "<lambda> (") || starts(c, n, "<listcomp> (") ||
-        starts(c, n, "<genexpr> (") || starts(c, n, "<dictcomp> (") ||
-        starts(c, n, "<setcomp> ("))
+    /* One pass notes the marker characters, so a plain name (most of them) costs one scan. */
+    int dollar = 0, brace = 0, lt = 0, paren = 0, space = 0, colon = 0, dotfg = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = c[i];
+        dollar |= ch == '$';
+        brace |= ch == '{';
+        lt |= ch == '<';
+        paren |= ch == '(';
+        space |= ch == ' ';
+        colon |= ch == ':';
+        dotfg |= ch == '.' && i + 1 < n && (c[i + 1] == 'f' || c[i + 1] == 'g');
+    }
+    if (c[0] == '<' && (starts(c, n, "<lambda> (") || starts(c, n, "<listcomp> (") ||
+                        starts(c, n, "<genexpr> (") || starts(c, n, "<dictcomp> (") ||
+                        starts(c, n, "<setcomp> (")))
         return K_PY;
-    if (starts(c, n, "py::<lambda>:") || starts(c, n, "py::<listcomp>:") ||
-        starts(c, n, "py::<genexpr>:") || starts(c, n, "py::<dictcomp>:") ||
-        starts(c, n, "py::<setcomp>:"))
+    if (c[0] == 'p' && (starts(c, n, "py::<lambda>:") || starts(c, n, "py::<listcomp>:") ||
+                        starts(c, n, "py::<genexpr>:") || starts(c, n, "py::<dictcomp>:") ||
+                        starts(c, n, "py::<setcomp>:")))
         return K_PY_PERF;
-    if ((starts(c, n, "block in ") || starts(c, n, "block (")) && find(c, n, " - "))
-        return K_RB;
-    if (find(c, n, " - block in ") || find(c, n, " - block ("))
-        return K_RB_PYRO;
-    if (find(c, n, ":(anonymous"))
+    if (space) {
+        if ((starts(c, n, "block in ") || starts(c, n, "block (")) && find(c, n, " - "))
+            return K_RB;
+        if (find(c, n, " - block in ") || find(c, n, " - block ("))
+            return K_RB_PYRO;
+    }
+    if (paren && colon && find(c, n, ":(anonymous"))
         return K_NODE;
-    if (find(c, n, "::{lambda("))
+    if (brace && find(c, n, "::{lambda("))
         return K_CXX;
-    if (find(c, n, "+<"))
+    if (lt && find(c, n, "+<"))
         return K_DOTNET;
-    if (go_closure(c, n))
+    if (dotfg && go_closure(c, n))
         return K_GO;
-    if (find(c, n, " ") || find(c, n, "(") || find(c, n, ":"))
+    if (!dollar || space || paren || colon)
         return K_NONE;
     const char *cls, *meth;
     size_t cl, ml;
-    if (find(c, n, "$") && jvm_parts(c, n, &cls, &cl, &meth, &ml))
-        return K_JVM;
-    return K_NONE;
+    return jvm_parts(c, n, &cls, &cl, &meth, &ml) ? K_JVM : K_NONE;
 }
 
 /* The method name of a Ruby "block (2 levels) in NAME - ..." label, up to " - ". */
