@@ -9,11 +9,12 @@
  * A second set, tests/explain/heldout/cases.txt, was written without reading the analyzer or
  * the original cases; it is run the same way and its accuracy printed on its own line, so the
  * figure tuned on the original cases is never the only one reported. It must hold at least 24
- * cases, at least half of them ones where the widest frame is not the answer. A set B
- * (heldout/cases-b.txt, written after the fixes set A led to) is reported on a line of its own.
+ * cases, at least half of them ones where the widest frame is not the answer. Sets B and C
+ * (heldout/cases-b.txt and cases-c.txt, each written after the fixes the previous set led to)
+ * are reported on lines of their own.
  *
- * Run from the repository root (make test-unit does); FX_EXPLAIN_CASES, FX_EXPLAIN_HELDOUT and
- * FX_EXPLAIN_HELDOUT_B override the paths.
+ * Run from the repository root (make test-unit does); FX_EXPLAIN_CASES, FX_EXPLAIN_HELDOUT,
+ * FX_EXPLAIN_HELDOUT_B and FX_EXPLAIN_HELDOUT_C override the paths.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -300,10 +301,14 @@ static void test_heldout_cases(void **state)
     suite_result_t r = run_suite(path ? path : "tests/explain/heldout/cases.txt", "held-out");
     assert_true(r.n >= 24);
     assert_true(r.not_top * 2 >= r.n);
-    /* set B: written after the fixes set A led to (see its header) */
+    /* sets B and C: written after the fixes the previous set led to (see their headers) */
     path = getenv("FX_EXPLAIN_HELDOUT_B");
     r = run_suite(path ? path : "tests/explain/heldout/cases-b.txt", "held-out B");
     assert_true(r.n >= 16);
+    assert_true(r.not_top * 2 >= r.n);
+    path = getenv("FX_EXPLAIN_HELDOUT_C");
+    r = run_suite(path ? path : "tests/explain/heldout/cases-c.txt", "held-out C");
+    assert_true(r.n >= 12);
     assert_true(r.not_top * 2 >= r.n);
 }
 
