@@ -244,6 +244,8 @@ const fx__kb_rule_t fx__kb_generic[] = {
     P(GO, NONE, "context."),
     P(GO, NONE, "database/sql."),
     P(GO, NONE, "database/sql/"),
+    P(GO, LOCK, "github.com/jackc/puddle/v2.(*Pool[...]).Acquire"),
+    P(GO, LOCK, "github.com/jackc/puddle.(*Pool).Acquire"),
     P(GO, NONE, "debug/"),
     P(GO, NONE, "embed."),
     P(GO, NONE, "errors."),
@@ -368,6 +370,10 @@ const fx__kb_rule_t fx__kb_generic[] = {
     P(JVM, NONE, "reactor."),
     P(JVM, NONE, "rx."),
     P(JVM, NONE, "com.zaxxer.hikari."),
+    /* waiting for a pooled connection is contention for it, not idleness */
+    P(JVM, LOCK, "com.zaxxer.hikari.util.ConcurrentBag.borrow"),
+    P(JVM, LOCK, "org.apache.commons.pool2.impl.GenericObjectPool.borrowObject"),
+    P(JVM, LOCK, "org.apache.commons.dbcp2.PoolingDataSource.getConnection"),
     P(JVM, NONE, "com.mysql."),
     P(JVM, NONE, "com.mongodb."),
     P(JVM, NONE, "com.datastax."),
@@ -1954,6 +1960,9 @@ const size_t fx__kb_generic_len = sizeof fx__kb_generic / sizeof fx__kb_generic[
 
 /* Python library paths: categories by module (substring of the path with a leading '/'). */
 const fx__kb_rule_t fx__kb_py_path[] = {
+    /* waiting for a pooled connection is contention (SQLAlchemy's QueuePool) */
+    C(LOCK, "/sqlalchemy/pool/impl.py:_do_get"),
+    C(LOCK, "/sqlalchemy/util/queue.py"),
     C(SER, "/json/"),
     C(SER, "/simplejson/"),
     C(SER, "/ujson"),
@@ -2094,6 +2103,8 @@ const char *const fx__kb_py_packages[] = {
 };
 
 const fx__kb_rule_t fx__kb_rb_path[] = {
+    /* waiting for a pooled connection (connection_pool's TimedStack#pop) is contention */
+    C(LOCK, "/connection_pool/timed_stack.rb"),
     C(SER, "/json/"),
     C(SER, "/json.rb"),
     C(SER, "/oj/"),

@@ -138,6 +138,13 @@ static void test_kb_classify(void **state)
         {"model_dump_json (pydantic/main.py:352)", 1, FX_CAT_SERIALIZATION},
         {"send (requests/sessions.py:703)", 1, FX_CAT_NONE},
         {"export_users (app/api/users.py:30)", 0, FX_CAT_NONE},
+        /* waiting for a pooled connection is contention */
+        {"com.zaxxer.hikari.util.ConcurrentBag.borrow", 1, FX_CAT_LOCK},
+        {"com.zaxxer.hikari.pool.HikariPool.getConnection", 1, FX_CAT_NONE},
+        {"pop - /usr/local/bundle/gems/connection_pool-2.4.1/lib/connection_pool/timed_stack.rb:63",
+         1, FX_CAT_LOCK},
+        {"_do_get (sqlalchemy/pool/impl.py:169)", 1, FX_CAT_LOCK},
+        {"github.com/jackc/puddle/v2.(*Pool[...]).Acquire", 1, FX_CAT_LOCK},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;

@@ -292,24 +292,30 @@ static void test_labelled_cases(void **state)
     assert_true((double)r.ok_both >= 0.9 * (double)r.n);
 }
 
-/* The held-out set only has to be large and hard enough here: its accuracy is what the suite
- * reports, not what it is tuned to pass. */
+/* The held-out sets are reported one by one; each must be large and hard enough. */
 static void test_heldout_cases(void **state)
 {
     (void)state;
     const char *path = getenv("FX_EXPLAIN_HELDOUT");
-    suite_result_t r = run_suite(path ? path : "tests/explain/heldout/cases.txt", "held-out");
-    assert_true(r.n >= 24);
-    assert_true(r.not_top * 2 >= r.n);
+    suite_result_t a = run_suite(path ? path : "tests/explain/heldout/cases.txt", "held-out");
+    assert_true(a.n >= 24);
+    assert_true(a.not_top * 2 >= a.n);
     /* sets B and C: written after the fixes the previous set led to (see their headers) */
     path = getenv("FX_EXPLAIN_HELDOUT_B");
-    r = run_suite(path ? path : "tests/explain/heldout/cases-b.txt", "held-out B");
-    assert_true(r.n >= 16);
-    assert_true(r.not_top * 2 >= r.n);
+    suite_result_t b = run_suite(path ? path : "tests/explain/heldout/cases-b.txt", "held-out B");
+    assert_true(b.n >= 16);
+    assert_true(b.not_top * 2 >= b.n);
     path = getenv("FX_EXPLAIN_HELDOUT_C");
-    r = run_suite(path ? path : "tests/explain/heldout/cases-c.txt", "held-out C");
-    assert_true(r.n >= 12);
-    assert_true(r.not_top * 2 >= r.n);
+    suite_result_t c = run_suite(path ? path : "tests/explain/heldout/cases-c.txt", "held-out C");
+    assert_true(c.n >= 12);
+    assert_true(c.not_top * 2 >= c.n);
+    /* Each set has since driven fixes, so together they now guard against regressions: their
+     * first-run figures are in docs/explain.md. A new held-out set belongs in a file of its own,
+     * run before any change it leads to. */
+    size_t n = a.n + b.n + c.n, ok = a.ok_both + b.ok_both + c.ok_both;
+    printf("explain held-out A+B+C accuracy: %zu/%zu = %.1f%%\n", ok, n,
+           100.0 * (double)ok / (double)n);
+    assert_true((double)ok >= 0.9 * (double)n);
 }
 
 int main(void)
