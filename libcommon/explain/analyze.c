@@ -10,6 +10,7 @@
  * nodes plus the number of distinct names.
  */
 #include "explain/analyze.h"
+#include "explain/closure.h"
 #include "core/hash.h"
 #include "core/strtab.h"
 
@@ -51,6 +52,7 @@ typedef struct side {
     /* per name */
     fx_kb_class_t *cls;
     uint8_t *cls_done;
+    uint8_t *closure; /* per name: closure kind + 1 (0: not computed yet) */
     uint32_t *on_path; /* occurrences on the current walk path */
     int64_t *name_self;
     int64_t *name_libself;
@@ -88,6 +90,7 @@ static void side_init(side_t *s, const fx_tree_t *t)
     s->nnames = t->names.len;
     s->cls = fx_calloc(s->nnames, sizeof *s->cls);
     s->cls_done = fx_calloc(s->nnames, 1);
+    s->closure = fx_calloc(s->nnames, 1);
     s->on_path = fx_calloc(s->nnames, sizeof *s->on_path);
     s->name_self = fx_calloc(s->nnames, sizeof *s->name_self);
     s->name_libself = fx_calloc(s->nnames, sizeof *s->name_libself);
@@ -116,6 +119,7 @@ static void side_free(side_t *s)
 {
     free(s->cls);
     free(s->cls_done);
+    free(s->closure);
     free(s->on_path);
     free(s->name_self);
     free(s->name_libself);
@@ -153,6 +157,23 @@ static const fx_kb_class_t *classify(side_t *s, uint32_t name)
         s->cls_done[name] = 1;
     }
     return &s->cls[name];
+}
+
+/* The user function a user frame's cost belongs to: the frame itself, or, for anonymous code
+ * (a closure, lambda, block, comprehension) written inside the nearest user function above it,
+ * that function: "(anonymous:L#90)" or "handle.func1" is not a name anyone can act on. */
+static uint32_t user_function(side_t *s, uint32_t name, uint32_t outer)
+{
+    if (!s->closure[name]) {
+        s->closure[name] = (uint8_t)(1 + fx__explain_closure_kind(
+                                             nm(s, name), fx_strtab_len(&s->t->names, name)));
+    }
+    int kind = s->closure[name] - 1;
+    if (kind && outer != NONE32 &&
+        fx__explain_closure_in(kind, nm(s, name), fx_strtab_len(&s->t->names, name),
+                               nm(s, outer), fx_strtab_len(&s->t->names, outer)))
+        return outer;
+    return name;
 }
 
 static uint32_t subject(side_t *s, int user, uint32_t name)
@@ -268,14 +289,15 @@ static void enter(side_t *s, uint32_t i)
     s->flags[i] = (uint8_t)flags;
     s->on_path[name]++;
     if (!lib) {
-        uint32_t j = subject(s, 1, name);
+        uint32_t fn = user_function(s, name, at_root ? NONE32 : s->owner_nm[p]);
+        uint32_t j = subject(s, 1, fn);
         s->owner[i] = j;
-        s->owner_nm[i] = name;
+        s->owner_nm[i] = fn;
         s->ctx[i] = FX_CAT_NONE;
         s->entry[i] = NONE32;
         s->via[i] = NONE32;
         s->alloc[i] = 0;
-        if (s->on_path[name] == 1)
+        if (fn == name && s->on_path[name] == 1)
             s->subj[j].cum += s->total[i];
     } else {
         s->lang_votes[c->lang]++;
@@ -330,7 +352,7 @@ static void walk(side_t *s)
      * below it has exactly one topmost user function there and is not a root frame; shared
      * code (several handlers, the process or thread root) stays unattributed. */
     for (size_t k = 0; k < s->n; k++)
-        s->topuser[k] = s->lib[k] || k == FX_TREE_ROOT ? NONE32 : nodes[k].name;
+        s->topuser[k] = s->lib[k] || k == FX_TREE_ROOT ? NONE32 : s->owner_nm[k];
     for (size_t k = s->n; k-- > 1;) {
         uint32_t p = nodes[k].parent, u = s->topuser[k];
         if (u == NONE32 || (p != FX_TREE_ROOT && !s->lib[p]))

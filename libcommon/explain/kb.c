@@ -193,6 +193,11 @@ static int py_is_lib(const char *file, size_t n)
     for (const char *const *m = fx__kb_py_stdlib; *m; m++)
         if (strlen(*m) == first && memcmp(*m, file, first) == 0)
             return 1;
+    /* py-spy's default short form of site-packages paths: "requests/sessions.py" */
+    if (slash)
+        for (const char *const *m = fx__kb_py_packages; *m; m++)
+            if (strlen(*m) == first && memcmp(*m, file, first) == 0)
+                return 1;
     return 0;
 }
 
@@ -305,6 +310,25 @@ static int npm_category(const char *pkg, size_t n)
     return -1;
 }
 
+/* An unlisted package's category from the words of its name ("fast-json-stable-stringify"
+ * is serialization, "winston-daily-rotate-file" has no word and stays neutral). */
+static int npm_words_category(const char *pkg, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && memchr("-._/@", pkg[i], 5))
+            i++;
+        size_t b = i;
+        while (i < n && !memchr("-._/@", pkg[i], 5))
+            i++;
+        for (size_t k = 0; k < fx__kb_npm_words_len && i > b; k++)
+            if (fx__kb_npm_words[k].len == i - b &&
+                memcmp(fx__kb_npm_words[k].pat, pkg + b, i - b) == 0)
+                return fx__kb_npm_words[k].cat;
+    }
+    return FX_CAT_NONE;
+}
+
 /* "./src/file.js:func:12", "/abs/x.mjs:f:3", "file:///x.js:f:3". */
 static int node_form(const char *s, size_t n, fx_kb_class_t *out)
 {
@@ -331,7 +355,9 @@ static int node_form(const char *s, size_t n, fx_kb_class_t *out)
     int cat = npm_category(pkg, pkg_n);
     if (cat < 0 && pkg[0] == '@')
         cat = npm_category(pkg, scope_n);
-    set(out, 1, cat < 0 ? FX_CAT_NONE : cat, FX_LANG_NODE, 0);
+    if (cat < 0)
+        cat = npm_words_category(pkg, pkg_n);
+    set(out, 1, cat, FX_LANG_NODE, 0);
     return 1;
 }
 
@@ -359,6 +385,20 @@ static size_t normalize(const char *s, size_t n, char *buf, size_t cap, int *ker
         if (!((c >= 'a' && c <= 'z') || is_upper(c) || (c >= '0' && c <= '9') || c == '.' ||
               c == '_' || c == '-'))
             break;
+    }
+    /* perf demangles function templates with their return type ("bool std::__detail::
+     * __regex_algo_impl<...>(...)", "void std::vector<...>::_M_realloc_insert<...>(...)"):
+     * drop it so the qualified name is looked up. A space before the first '<' or '(' that
+     * is followed by a "::"-qualified name is such a return type. */
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '<' && s[i] != '(')
+            continue;
+        const char *sp = rfind(s, i, " ");
+        if (sp && find(sp + 1, (size_t)(s + i - sp - 1), "::")) {
+            n -= (size_t)(sp + 1 - s);
+            s = sp + 1;
+        }
+        break;
     }
     if (n > 4 && s[n - 4] == '_' && s[n - 3] == '[' && s[n - 1] == ']') {
         *kernel = s[n - 2] == 'k';
@@ -390,6 +430,24 @@ static size_t normalize(const char *s, size_t n, char *buf, size_t cap, int *ker
                     buf[i] = '.';
     }
     return n;
+}
+
+/* Code generators' glue between a framework and the user's method, named inside the user's
+ * own package: grpc-go's "pkg._UserService_ListUsers_Handler" (and its interceptor closure
+ * ".func1"), grpc-java's "pkg.UserServiceGrpc$MethodHandlers.invoke". Not the user's
+ * function: the cost below it belongs to the method it calls. */
+static int generated_glue(const char *s, size_t n)
+{
+    if (find(s, n, "Grpc$MethodHandlers."))
+        return 1;
+    const char *dot = rfind(s, n, "/");
+    dot = memchr(dot ? dot : s, '.', (size_t)(s + n - (dot ? dot : s)));
+    if (!dot || dot + 1 >= s + n || dot[1] != '_')
+        return 0;
+    const char *fn = dot + 1;
+    size_t fl = (size_t)(s + n - fn);
+    const char *h = find(fn, fl, "_Handler");
+    return h && (h + 8 == s + n || h[8] == '.');
 }
 
 static int looks_native(const char *s, size_t n)
@@ -457,6 +515,8 @@ void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
         set(out, 1, r->cat, r->lang, r->flags | internal);
     } else if (kernel) {
         set(out, 1, FX_CAT_NONE, FX_LANG_NATIVE, FX_KB_INTERNAL);
+    } else if (generated_glue(buf, m)) {
+        set(out, 1, FX_CAT_NONE, user_lang(buf, m), 0);
     } else {
         set(out, 0, FX_CAT_NONE, user_lang(buf, m), 0);
     }

@@ -39,6 +39,9 @@ extern const size_t fx__kb_py_path_len;
 extern const char *const fx__kb_py_lib_markers[];
 /* Top-level stdlib modules, to recognise relative paths such as "json/decoder.py". */
 extern const char *const fx__kb_py_stdlib[];
+/* Top-level third-party packages, for the short paths py-spy prints by default
+ * ("requests/sessions.py", "pydantic/main.py": the part below site-packages). */
+extern const char *const fx__kb_py_packages[];
 
 /* Substring rules on Ruby source paths of library frames (category only). */
 extern const fx__kb_rule_t fx__kb_rb_path[];
@@ -51,5 +54,9 @@ extern const size_t fx__kb_rb_cfunc_len;
 /* npm packages by name ("protobufjs", "@noble" for a whole scope). */
 extern const fx__kb_rule_t fx__kb_npm[];
 extern const size_t fx__kb_npm_len;
+/* Words of npm package names ("fast-json-stable-stringify" has "json") that give an unlisted
+ * package its category; matched against whole words of the name, first rule wins. */
+extern const fx__kb_rule_t fx__kb_npm_words[];
+extern const size_t fx__kb_npm_words_len;
 
 #endif

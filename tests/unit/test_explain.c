@@ -26,6 +26,7 @@
 #include "core/buf.h"
 #include "core/gz.h"
 #include "explain/analyze.h"
+#include "explain/closure.h"
 #include "explain/explain.h"
 #include "explain/kb.h"
 #include "explain/llm.h"
@@ -109,6 +110,41 @@ static void test_kb_classify(void **state)
          FX_CAT_NONE},
         {"std::mutex::lock()", 1, FX_CAT_LOCK},
         {"operator new(unsigned long)", 1, FX_CAT_GC},
+        {"__sin_fma", 1, FX_CAT_NONE},
+        {"__ieee754_exp_fma", 1, FX_CAT_NONE},
+        {"pow", 1, FX_CAT_NONE},
+        {"cblas_dgemm", 1, FX_CAT_NONE},
+        {"__signal_handler", 0, FX_CAT_NONE},
+        /* demangled templates carry their return type */
+        {"bool std::__detail::__regex_algo_impl<char const*, std::allocator<std::__cxx11::"
+         "sub_match<char const*> >, char, std::__cxx11::regex_traits<char> >(char const*)",
+         1, FX_CAT_REGEX},
+        {"void std::__detail::_Executor<char const*, std::allocator<char>, std::__cxx11::"
+         "regex_traits<char>, true>::_M_dfs(long)",
+         1, FX_CAT_REGEX},
+        {"bool acme::Filter::check<int>(int)", 0, FX_CAT_NONE},
+        /* generated glue is not the user's function */
+        {"github.com/acme/users/pb._UserService_ListUsers_Handler", 1, FX_CAT_NONE},
+        {"github.com/acme/users/pb._UserService_ListUsers_Handler.func1", 1, FX_CAT_NONE},
+        {"com.acme.users.UserServiceGrpc$MethodHandlers.invoke", 1, FX_CAT_NONE},
+        {"main._helper", 0, FX_CAT_NONE},
+        /* unlisted npm packages by the words of their names */
+        {"./node_modules/fast-json-stable-stringify/index.js:stringify:19", 1,
+         FX_CAT_SERIALIZATION},
+        {"./node_modules/@acme/log-shipper/index.js:send:4", 1, FX_CAT_LOGGING},
+        {"./node_modules/product-catalog/index.js:find:4", 1, FX_CAT_NONE},
+        /* py-spy's short paths of third-party packages */
+        {"hashpw (bcrypt/__init__.py:84)", 1, FX_CAT_CRYPTO},
+        {"model_dump_json (pydantic/main.py:352)", 1, FX_CAT_SERIALIZATION},
+        {"send (requests/sessions.py:703)", 1, FX_CAT_NONE},
+        {"export_users (app/api/users.py:30)", 0, FX_CAT_NONE},
+        /* waiting for a pooled connection is contention */
+        {"com.zaxxer.hikari.util.ConcurrentBag.borrow", 1, FX_CAT_LOCK},
+        {"com.zaxxer.hikari.pool.HikariPool.getConnection", 1, FX_CAT_NONE},
+        {"pop - /usr/local/bundle/gems/connection_pool-2.4.1/lib/connection_pool/timed_stack.rb:63",
+         1, FX_CAT_LOCK},
+        {"_do_get (sqlalchemy/pool/impl.py:169)", 1, FX_CAT_LOCK},
+        {"github.com/jackc/puddle/v2.(*Pool[...]).Acquire", 1, FX_CAT_LOCK},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
@@ -434,6 +470,20 @@ static void test_context_rules(void **state)
         {"app;main;flush_log;__GI___libc_write;entry_SYSCALL_64;do_syscall_64;ksys_write;"
          "my_fancy_fs_write 30\napp;main;compute 10",
          "flush_log", "syscall-io"},
+        /* libm is the caller's numeric work */
+        {"sim;main;step;__sin_fma 30\nsim;main;step;__ieee754_exp_fma 20\nsim;main;io 10",
+         "step", "compute"},
+        /* a closure is charged to the function it is written in, when that function calls it */
+        {"main.main;main.sortAll;sort.Slice;sort.pdqsort_func;main.sortAll.func1 50\n"
+         "main.main;main.other 20",
+         "main.sortAll", "compute"},
+        {":Node.js:0;./src/a.js:mapRows:8;./src/a.js:(anonymous:L#9:C#20):9;"
+         "./node_modules/lodash/lodash.js:cloneDeep:11209 40\n:Node.js:0;./src/b.js:other:3 20",
+         "./src/a.js:mapRows:8", "compute"},
+        /* but not to a function of another file that happens to call it */
+        {":Node.js:0;./src/b.js:dispatch:3;./src/a.js:(anonymous:L#9:C#20):9 40\n"
+         ":Node.js:0;./src/b.js:other:3 20",
+         "./src/a.js:(anonymous:L#9:C#20):9", "compute"},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_buf_t body = FX_BUF_INIT;
@@ -449,6 +499,67 @@ static void test_context_rules(void **state)
                      cases[i].cat);
         json_decref(root);
     }
+}
+
+/* Anonymous code and the function it is written in, per runtime syntax. */
+static void test_closures(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *inner, *outer;
+        int in;
+    } cases[] = {
+        {"main.(*Server).handle.func1", "main.(*Server).handle", 1},
+        {"main.(*Server).handle.func1.2", "main.(*Server).handle", 1},
+        {"main.run.gowrap3", "main.run", 1},
+        {"main.(*Server).handle.func1", "main.(*Server).serve", 0},
+        {"main.functional", "main", 0},
+        {"Foo::bar(int)::{lambda(int)#1}::operator()(int) const", "Foo::bar(int)", 1},
+        {"Foo::bar(int)::{lambda(int)#1}::operator()(int) const", "Foo::baz(int)", 0},
+        {"com.acme.Orders.lambda$place$0", "com.acme.Orders.place", 1},
+        {"com/acme/Orders.lambda$place$0", "com/acme/Orders.place", 1},
+        {"com.acme.Orders.lambda$place$0", "com.acme.Orders.cancel", 0},
+        {"com.acme.Orders.lambda$static$1", "com.acme.Orders.<clinit>", 1},
+        {"com.acme.Orders$$Lambda$41/0x0000000800c0b4a8.accept", "com.acme.Orders.place", 1},
+        {"com.acme.Orders$$Lambda.0x0000000800c0b4a8.accept", "com.acme.Other.place", 0},
+        {"com.acme.rules.Engine.$anonfun$run$1", "com.acme.rules.Engine.run", 1},
+        {"com.acme.rules.Engine$$anonfun$run$1.apply", "com.acme.rules.Engine.run", 1},
+        {"com.acme.sync.SyncService$syncAll$1.invokeSuspend", "com.acme.sync.SyncService.syncAll",
+         1},
+        {"com.acme.sync.SyncService$syncAll$1.invokeSuspend", "com.acme.sync.SyncService.other",
+         0},
+        {"com.acme.Poller$1.run", "com.acme.Poller.start", 1},
+        {"com.acme.Poller$Inner.run", "com.acme.Poller.start", 0},
+        {"Acme.Feed.FeedService+<>c.<Build>b__3_0", "Acme.Feed.FeedService.Build", 1},
+        {"Acme.Feed.FeedService+<>c__DisplayClass3_0.<Build>b__1", "Acme.Feed.FeedService.Build",
+         1},
+        {"Acme.Feed.FeedService+<BuildAsync>d__7.MoveNext", "Acme.Feed.FeedService.BuildAsync", 1},
+        {"Acme.Feed.FeedService+<>c.<Build>b__3_0", "Acme.Feed.FeedService.Rank", 0},
+        {"./src/etl/t.js:(anonymous:L#90:C#28):90", "./src/etl/t.js:mapRows:88", 1},
+        {"./src/etl/t.js:(anonymous:L#90:C#28):90", "./src/etl/u.js:mapRows:88", 0},
+        {"<listcomp> (nlp/tokenizer.py:55)", "tokenize (nlp/tokenizer.py:52)", 1},
+        {"<lambda> (nlp/tokenizer.py:55)", "tokenize (nlp/other.py:52)", 0},
+        {"py::<genexpr>:/srv/app/x.py", "py::build:/srv/app/x.py", 1},
+        {"py::<genexpr>:/srv/app/x.py", "py::build:/srv/app/y.py", 0},
+        {"block in perform - /app/jobs/import.rb:11", "perform - /app/jobs/import.rb:9", 1},
+        {"block (2 levels) in perform - /app/jobs/import.rb:12", "perform - /app/jobs/import.rb:9",
+         1},
+        {"block in perform - /app/jobs/import.rb:11", "perform - /app/jobs/other.rb:9", 0},
+        {"/app/jobs/import.rb:11 - block in perform", "/app/jobs/import.rb:9 - perform", 1},
+        {"/app/jobs/import.rb:11 - block in perform", "/app/jobs/import.rb:9 - run", 0},
+        {"scrub - /app/lib/sanitizer.rb:22", "run - /app/lib/sanitizer.rb:9", 0},
+    };
+    for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
+        const char *c = cases[i].inner, *o = cases[i].outer;
+        int k = fx__explain_closure_kind(c, strlen(c));
+        int in = k && fx__explain_closure_in(k, c, strlen(c), o, strlen(o));
+        if (in != cases[i].in)
+            fail_msg("%s in %s: %d, want %d", c, o, in, cases[i].in);
+    }
+    /* named functions are not closures */
+    assert_int_equal(fx__explain_closure_kind("main.handle", 11), 0);
+    assert_int_equal(fx__explain_closure_kind("com.acme.Foo$Bar.run", 20), 0);
+    assert_int_equal(fx__explain_closure_kind("", 0), 0);
 }
 
 static void test_deterministic_and_utf8(void **state)
@@ -809,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_resolvers),
         cmocka_unit_test(test_response_shape),
         cmocka_unit_test(test_context_rules),
+        cmocka_unit_test(test_closures),
         cmocka_unit_test(test_deterministic_and_utf8),
         cmocka_unit_test(test_llm_parse_reply),
         cmocka_unit_test(test_llm_config),
