@@ -92,8 +92,8 @@ deps: ## Install missing Debian build dependencies (needs root)
 deps-test:
 	$(Q)sh mk/deps.sh test
 
-run: build ## Install what is missing, build, start fornax -target=all on :4040
-	$(BUILD)/bin/fornax -target=all
+run: build ## Install what is missing, build, start fornax -target=all on :4040 (flags: ARGS=...)
+	$(BUILD)/bin/fornax -target=all $(ARGS)
 
 test: deps-test ## Install what is missing, build, run every test (unit under ASan/UBSan)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test-unit test-fuzz
