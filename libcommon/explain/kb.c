@@ -471,6 +471,62 @@ static int user_lang(const char *s, size_t n)
     return FX_LANG_UNKNOWN; /* dotted: JVM or .NET, the profile decides */
 }
 
+/* Rust trait-method frames, "<Type as Trait>::method" (perf with demangling): the type says
+ * whose code it is ("<std::fs::File as std::io::Write>::write" is the standard library's file
+ * I/O). A type the tables do not know is the user's own, and so is its method, unless the trait
+ * is a library trait with a category of its own: "<app::Hit as serde::ser::Serialize>::
+ * serialize" is derived serialization code. A generic parameter ("<F as axum::handler::
+ * Handler<..>>::call") says nothing, so the trait decides. Returns 0 if s is not of that form. */
+static int rust_impl_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    if (n < 8 || s[0] != '<')
+        return 0;
+    size_t depth = 0, as = 0, close = 0;
+    for (size_t i = 1; i < n && !close; i++) {
+        if (s[i] == '<')
+            depth++;
+        else if (s[i] == '>' && depth)
+            depth--;
+        else if (s[i] == '>')
+            close = i;
+        else if (!depth && !as && i + 4 <= n && memcmp(s + i, " as ", 4) == 0)
+            as = i;
+    }
+    if (!as || !close || close < as + 4)
+        return 0;
+    const char *ty = s + 1, *tr = s + as + 4;
+    size_t tyn = as - 1, trn = close - as - 4;
+    static const char *const refs[] = {"&mut ", "&", "*const ", "*mut ", "dyn ", NULL};
+    for (const char *const *r = refs; *r; r++)
+        if (has_prefix(ty, tyn, *r)) {
+            ty += strlen(*r);
+            tyn -= strlen(*r);
+            break;
+        }
+    if (tyn == 0 || trn == 0)
+        return 0;
+    fx_kb_class_t t, k;
+    if (ty[0] == '[' || ty[0] == '(') {
+        set(out, 1, FX_CAT_NONE, FX_LANG_NATIVE, FX_KB_NATIVE_LOOK); /* slices, tuples */
+        return 1;
+    }
+    fx_kb_classify(ty, tyn, &t);
+    int generic_param = !find(ty, tyn, "::") && !memchr(ty, '<', tyn);
+    if (t.lib && !generic_param) {
+        *out = t;
+        return 1;
+    }
+    fx_kb_classify(tr, trn, &k);
+    if (generic_param || (k.lib && k.cat != FX_CAT_NONE)) {
+        *out = k;
+        out->flags &= (uint8_t)~FX_KB_INTERNAL;
+    } else {
+        *out = t;
+    }
+    out->flags |= FX_KB_NATIVE_LOOK;
+    return 1;
+}
+
 void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
 {
     pthread_once(&index_once, build_index);
@@ -500,7 +556,8 @@ void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
             set(out, 0, FX_CAT_NONE, FX_LANG_PYTHON, 0);
         return;
     }
-    if (pyspy_form(s, n, out) || dash_form(s, n, out) || node_form(s, n, out))
+    if (pyspy_form(s, n, out) || dash_form(s, n, out) || node_form(s, n, out) ||
+        rust_impl_form(s, n, out))
         return;
 
     char buf[512];

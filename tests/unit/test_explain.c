@@ -145,6 +145,20 @@ static void test_kb_classify(void **state)
          1, FX_CAT_LOCK},
         {"_do_get (sqlalchemy/pool/impl.py:169)", 1, FX_CAT_LOCK},
         {"github.com/jackc/puddle/v2.(*Pool[...]).Acquire", 1, FX_CAT_LOCK},
+        /* Rust under perf: crates by path, "<Type as Trait>::method" by the type (or, for a
+         * user type or a generic parameter, by a library trait with a category) */
+        {"serde_json::de::Deserializer<R>::parse_object", 1, FX_CAT_SERIALIZATION},
+        {"tokio::runtime::scheduler::multi_thread::worker::Context::park_timeout", 1,
+         FX_CAT_IDLE},
+        {"<std::net::tcp::TcpStream as std::io::Read>::read", 1, FX_CAT_SYSCALL_IO},
+        {"<&std::fs::File as std::io::Write>::write_all", 1, FX_CAT_SYSCALL_IO},
+        {"<billing::Invoice as serde::ser::Serialize>::serialize", 1, FX_CAT_SERIALIZATION},
+        {"<billing::Ledger as core::iter::traits::iterator::Iterator>::next", 0, FX_CAT_NONE},
+        {"<F as actix_web::handler::Handler<Args>>::call", 1, FX_CAT_NONE},
+        {"billing::api::create_invoice::{{closure}}", 0, FX_CAT_NONE},
+        {"parking_lot::raw_mutex::RawMutex::lock_slow", 1, FX_CAT_LOCK},
+        {"std::sys::sync::mutex::futex::Mutex::lock_contended", 1, FX_CAT_LOCK},
+        {"flate2::zio::Writer<W,D>::write_from_offset", 1, FX_CAT_COMPRESSION},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
