@@ -213,6 +213,37 @@ static void classify_python(const char *file, size_t fn, const char *func, size_
     set(out, 1, path_rules(fx__kb_py_path, fx__kb_py_path_len, key, kn), FX_LANG_PYTHON, 0);
 }
 
+/* Shared objects of the interpreter and the system whose unknown symbols are never user code. */
+static const char *const native_system_modules[] = {
+    "python", "libpython", "libc.so", "libc-", "libm.so", "libm-", "libpthread", "ld-linux",
+    "libcrypto", "libssl", "libz.so", "libstdc++", "libgcc_s", "libffi", "libbz2", "liblzma",
+    "libzstd", "libsqlite3", "libexpat", "libresolv", NULL,
+};
+
+/* py-spy --native: "clock_nanosleep (libc.so.6)", "time_sleep (python3.11)",
+ * "_PyEval_EvalFrameDefault (ceval.c:4769)". The symbol decides; an unknown one inside the
+ * interpreter or a system library is that library's internal function. */
+static int pyspy_native(const char *sym, size_t sn, const char *mod, size_t mn,
+                        fx_kb_class_t *out)
+{
+    static const char *const exts[] = {".so", ".pyd", ".dll", ".dylib", ".c", ".h", ".cc",
+                                       ".cpp", NULL};
+    int native = 0, system = 0;
+    for (const char *const *e = exts; *e && !native; e++) {
+        const char *p = rfind(mod, mn, *e);
+        native = p && (p + strlen(*e) == mod + mn || p[strlen(*e)] == '.');
+    }
+    for (const char *const *m = native_system_modules; *m && !system; m++)
+        system = has_prefix(mod, mn, *m);
+    if (!native && !system)
+        return 0;
+    fx_kb_classify(sym, sn, out);
+    if (!out->lib && system)
+        set(out, 1, FX_CAT_NONE, FX_LANG_PYTHON, FX_KB_INTERNAL);
+    out->flags |= FX_KB_NATIVE_LOOK;
+    return 1;
+}
+
 /* "func (/path/file.py:12)" */
 static int pyspy_form(const char *s, size_t n, fx_kb_class_t *out)
 {
@@ -224,8 +255,31 @@ static int pyspy_form(const char *s, size_t n, fx_kb_class_t *out)
     const char *in = open + 2;
     size_t in_n = (size_t)(s + n - 1 - in);
     if (!find(in, in_n, ".py") && !has_prefix(in, in_n, "<"))
-        return 0;
+        return pyspy_native(s, (size_t)(open - s), in, strip_line(in, in_n), out);
     classify_python(in, strip_line(in, in_n), s, (size_t)(open - s), out);
+    return 1;
+}
+
+/* Austin's collapsed frames, "/path/file.py:func:12", under "P<pid>;T<thread>" roots. */
+static int austin_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    if (n >= 2 && (s[0] == 'P' || s[0] == 'T')) {
+        size_t i = 1;
+        while (i < n && (memchr("0123456789abcdefx:", s[i], 18)))
+            i++;
+        if (i == n && (s[0] == 'T' || all_digits(s + 1, n - 1))) {
+            set(out, 1, FX_CAT_NONE, FX_LANG_PYTHON, 0);
+            return 1;
+        }
+    }
+    const char *py = find(s, n, ".py:");
+    if (!py)
+        return 0;
+    const char *fn = py + 4;
+    size_t fl = strip_line(fn, (size_t)(s + n - fn));
+    if (fl == (size_t)(s + n - fn) || fl == 0)
+        return 0;
+    classify_python(s, (size_t)(py + 3 - s), fn, fl, out);
     return 1;
 }
 
@@ -556,7 +610,8 @@ void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
             set(out, 0, FX_CAT_NONE, FX_LANG_PYTHON, 0);
         return;
     }
-    if (pyspy_form(s, n, out) || dash_form(s, n, out) || node_form(s, n, out) ||
+    if (pyspy_form(s, n, out) || austin_form(s, n, out) || dash_form(s, n, out) ||
+        node_form(s, n, out) ||
         rust_impl_form(s, n, out))
         return;
 

@@ -159,6 +159,15 @@ static void test_kb_classify(void **state)
         {"parking_lot::raw_mutex::RawMutex::lock_slow", 1, FX_CAT_LOCK},
         {"std::sys::sync::mutex::futex::Mutex::lock_contended", 1, FX_CAT_LOCK},
         {"flate2::zio::Writer<W,D>::write_from_offset", 1, FX_CAT_COMPRESSION},
+        /* py-spy --native symbols "sym (module)" and Austin's "/path/file.py:func:line" */
+        {"nanosleep (libc.so.6)", 1, FX_CAT_IDLE},
+        {"SHA256_Update (libcrypto.so.3)", 1, FX_CAT_CRYPTO},
+        {"builtin_exec_impl (python3.12)", 1, FX_CAT_NONE},
+        {"PyObject_Call (libpython3.10.so.1.0)", 1, FX_CAT_NONE},
+        {"render_tile (tiles.cpython-311-x86_64-linux-gnu.so)", 0, FX_CAT_NONE},
+        {"/usr/lib/python3.12/json/encoder.py:iterencode:261", 1, FX_CAT_SERIALIZATION},
+        {"/srv/app/reports/build.py:render:40", 0, FX_CAT_NONE},
+        {"T0:4127", 1, FX_CAT_NONE},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
