@@ -383,19 +383,14 @@ static int npm_words_category(const char *pkg, size_t n)
     return FX_CAT_NONE;
 }
 
-/* "./src/file.js:func:12", "/abs/x.mjs:f:3", "file:///x.js:f:3". */
-static int node_form(const char *s, size_t n, fx_kb_class_t *out)
+/* A JavaScript frame given with its script path: an npm package (always under node_modules)
+ * is library code with the package's category; anything else is the user's. */
+static void node_script(const char *s, size_t n, fx_kb_class_t *out)
 {
-    int js = find(s, n, ".js:") || find(s, n, ".mjs:") || find(s, n, ".cjs:") ||
-             find(s, n, ".ts:") || find(s, n, ".jsx:") || find(s, n, ".tsx:");
-    if (!js && !has_prefix(s, n, "./") && !has_prefix(s, n, "file://"))
-        return 0;
-    if (!memchr(s, ':', n))
-        return 0;
     const char *nm = rfind(s, n, "/node_modules/");
     if (!nm) {
         set(out, 0, FX_CAT_NONE, FX_LANG_NODE, 0);
-        return 1;
+        return;
     }
     const char *pkg = nm + 14;
     size_t rest = (size_t)(s + n - pkg);
@@ -412,6 +407,57 @@ static int node_form(const char *s, size_t n, fx_kb_class_t *out)
     if (cat < 0)
         cat = npm_words_category(pkg, pkg_n);
     set(out, 1, cat, FX_LANG_NODE, 0);
+}
+
+/* "./src/file.js:func:12", "/abs/x.mjs:f:3", "file:///x.js:f:3". */
+static int node_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    int js = find(s, n, ".js:") || find(s, n, ".mjs:") || find(s, n, ".cjs:") ||
+             find(s, n, ".ts:") || find(s, n, ".jsx:") || find(s, n, ".tsx:");
+    if (!js && !has_prefix(s, n, "./") && !has_prefix(s, n, "file://"))
+        return 0;
+    if (!memchr(s, ':', n))
+        return 0;
+    node_script(s, n, out);
+    return 1;
+}
+
+/* V8's perf map names (node --perf-basic-prof under perf): "JS:*fn /app/x.js:12",
+ * "LazyCompile:~fn node:internal/crypto/pbkdf2:60", "Function:^fn file:///x.mjs:3";
+ * the mark after the colon is the tier. "RegExp:<pattern>" is compiled regex code;
+ * builtins, stubs and bytecode handlers are V8's own. */
+static int v8_perf_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    static const char *const js[] = {"JS:", "LazyCompile:", "Function:", "InterpretedFunction:",
+                                     "Script:", "Eval:", NULL};
+    static const char *const v8[] = {"Builtin:", "Stub:", "BytecodeHandler:", "Handler:",
+                                     "CallbackEx:", NULL};
+    if (has_prefix(s, n, "RegExp:")) {
+        set(out, 1, FX_CAT_REGEX, FX_LANG_NODE, 0);
+        return 1;
+    }
+    for (const char *const *p = v8; *p; p++)
+        if (has_prefix(s, n, *p)) {
+            set(out, 1, FX_CAT_NONE, FX_LANG_NODE, 0);
+            return 1;
+        }
+    size_t k = 0;
+    for (const char *const *p = js; *p && !k; p++)
+        if (has_prefix(s, n, *p))
+            k = strlen(*p);
+    if (!k)
+        return 0;
+    if (k < n && memchr("*~^+", s[k], 4))
+        k++;
+    const char *sp = rfind(s + k, n - k, " ");
+    const char *path = sp ? sp + 1 : s + n;
+    size_t pn = (size_t)(s + n - path);
+    if (has_prefix(path, pn, "node:")) {
+        const fx__kb_rule_t *r = generic_lookup(path, pn);
+        set(out, 1, r ? r->cat : FX_CAT_NONE, FX_LANG_NODE, 0);
+    } else {
+        node_script(path, pn, out);
+    }
     return 1;
 }
 
@@ -611,8 +657,7 @@ void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
         return;
     }
     if (pyspy_form(s, n, out) || austin_form(s, n, out) || dash_form(s, n, out) ||
-        node_form(s, n, out) ||
-        rust_impl_form(s, n, out))
+        v8_perf_form(s, n, out) || node_form(s, n, out) || rust_impl_form(s, n, out))
         return;
 
     char buf[512];

@@ -168,6 +168,12 @@ static void test_kb_classify(void **state)
         {"/usr/lib/python3.12/json/encoder.py:iterencode:261", 1, FX_CAT_SERIALIZATION},
         {"/srv/app/reports/build.py:render:40", 0, FX_CAT_NONE},
         {"T0:4127", 1, FX_CAT_NONE},
+        /* V8 perf-map names (node --perf-basic-prof) and bare .cpuprofile names */
+        {"JS:*renderInvoice /srv/billing/src/pdf.js:88", 0, FX_CAT_NONE},
+        {"LazyCompile:~scryptSync node:internal/crypto/scrypt:77", 1, FX_CAT_CRYPTO},
+        {"JS:^dispatch /srv/billing/node_modules/fastify/lib/route.js:400", 1, FX_CAT_NONE},
+        {"RegExp:^[a-z0-9._%+-]+@", 1, FX_CAT_REGEX},
+        {"inflateSync", 1, FX_CAT_COMPRESSION},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
