@@ -568,6 +568,12 @@ const fx__kb_rule_t fx__kb_generic[] = {
     P(JVM, REFL, "net.sf.cglib."),
     P(JVM, REFL, "org.modelmapper."),
     P(JVM, REFL, "ma.glasnost.orika."),
+    /* kotlin-reflect (KClass.memberProperties, KProperty.get: metadata parsing and
+     * descriptor resolution) and Scala runtime reflection */
+    P(JVM, REFL, "kotlin.reflect."),
+    P(JVM, REFL, "kotlin.jvm.internal.Reflection"),
+    P(JVM, REFL, "scala.reflect.runtime."),
+    P(JVM, REFL, "scala.reflect.internal."),
     /* logging */
     P(JVM, LOG, "org.slf4j."),
     P(JVM, LOG, "ch.qos.logback."),

@@ -174,6 +174,7 @@ static void test_kb_classify(void **state)
         {"JS:^dispatch /srv/billing/node_modules/fastify/lib/route.js:400", 1, FX_CAT_NONE},
         {"RegExp:^[a-z0-9._%+-]+@", 1, FX_CAT_REGEX},
         {"inflateSync", 1, FX_CAT_COMPRESSION},
+        {"kotlin/reflect/full/KClasses.getDeclaredMemberProperties", 1, FX_CAT_REFLECTION},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
