@@ -78,6 +78,7 @@ typedef struct side {
     fx_map64_t adopted_cost; /* subject << 32 | frame -> adopted cost */
     double bg_gc;          /* unattributed GC moved onto user functions */
     uint32_t bg_gc_frame;
+    uint8_t gc_by_busy;    /* ... in proportion to busy cost: no allocation frames seen */
 } side_t;
 
 /* ---------------------------------------------------------------- setup */
@@ -441,6 +442,7 @@ static void spread_gc(side_t *s)
         j->bg_gc += add;
     }
     s->bg_gc = g;
+    s->gc_by_busy = (uint8_t)!by_alloc;
 }
 
 static void analyze_side(side_t *s)
@@ -737,6 +739,13 @@ int fx_explain_analyze(const fx_tree_t *t, const fx_explain_opts_t *o, fx_explai
         }
     } else {
         f->cat = best_cat(s.subj[best].cost, 1);
+        /* GC spread by busy cost (the profile shows no allocation frames: V8 and stackprof
+         * CPU profiles) gives every user function the same GC-to-work ratio, so whether GC
+         * is the root cause is a fact about the whole profile: it is when GC is the
+         * profile's largest category. */
+        if (s.gc_by_busy && s.subj[best].cost[FX_CAT_GC] > 0 &&
+            best_cat(s.cat_total, 1) == FX_CAT_GC)
+            f->cat = FX_CAT_GC;
         f->share = bv / tot;
     }
     if (second != NONE32) {

@@ -175,6 +175,12 @@ static void test_kb_classify(void **state)
         {"RegExp:^[a-z0-9._%+-]+@", 1, FX_CAT_REGEX},
         {"inflateSync", 1, FX_CAT_COMPRESSION},
         {"kotlin/reflect/full/KClasses.getDeclaredMemberProperties", 1, FX_CAT_REFLECTION},
+        /* Ruby methods by name (stackprof): core classes and gems are library code */
+        {"Hash#each_with_object", 1, FX_CAT_NONE},
+        {"String#gsub!", 1, FX_CAT_REGEX},
+        {"ActiveSupport::JSON::Encoding::JSONGemEncoder#encode", 1, FX_CAT_SERIALIZATION},
+        {"Invoices::PdfRenderer#render", 0, FX_CAT_NONE},
+        {"(sweeping)", 1, FX_CAT_GC},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
@@ -510,6 +516,15 @@ static void test_context_rules(void **state)
         {":Node.js:0;./src/a.js:mapRows:8;./src/a.js:(anonymous:L#9:C#20):9;"
          "./node_modules/lodash/lodash.js:cloneDeep:11209 40\n:Node.js:0;./src/b.js:other:3 20",
          "./src/a.js:mapRows:8", "compute"},
+        /* GC with no allocation frames to spread by (stackprof, V8): the verdict is gc when
+         * GC is the profile's largest category, even if the spread share is below the work */
+        {"(garbage collection);(marking) 40\nmain;Importer#load;Array#map 30\n"
+         "main;Importer#load 5\nmain;Poller#run;IO#read 15",
+         "Importer#load", "gc"},
+        /* and plain work when it is not */
+        {"(garbage collection);(marking) 20\nmain;Importer#load;Array#map 30\n"
+         "main;Importer#load 5\nmain;Poller#run;IO#read 15",
+         "Importer#load", "compute"},
         /* but not to a function of another file that happens to call it */
         {":Node.js:0;./src/b.js:dispatch:3;./src/a.js:(anonymous:L#9:C#20):9 40\n"
          ":Node.js:0;./src/b.js:other:3 20",
