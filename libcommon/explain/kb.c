@@ -296,6 +296,27 @@ static void classify_ruby_cfunc(const char *m, size_t mn, fx_kb_class_t *out)
     set(out, 1, cat, FX_LANG_RUBY, 0);
 }
 
+/* A gem's file relative to the gems directory, "sidekiq/lib/sidekiq/processor.rb" or
+ * "csv-3.3.0/lib/csv/writer.rb": a first directory followed by "lib/". An application's own
+ * relative paths start with its own directories (app/, lib/, config/, ...), never with
+ * "<name>/lib/". */
+static int rb_gem_relative(const char *file, size_t n)
+{
+    static const char *const app_dirs[] = {"app", "lib", "config", "spec", "test", "db",
+                                           "script", "bin", "engines", "components", "packs",
+                                           NULL};
+    if (n == 0 || file[0] == '/' || file[0] == '.')
+        return 0;
+    const char *slash = memchr(file, '/', n);
+    if (!slash || !has_prefix(slash + 1, (size_t)(file + n - slash - 1), "lib/"))
+        return 0;
+    size_t first = (size_t)(slash - file);
+    for (const char *const *d = app_dirs; *d; d++)
+        if (strlen(*d) == first && memcmp(*d, file, first) == 0)
+            return 0;
+    return 1;
+}
+
 static void classify_ruby(const char *file, size_t fn, const char *m, size_t mn,
                           fx_kb_class_t *out)
 {
@@ -309,7 +330,7 @@ static void classify_ruby(const char *file, size_t fn, const char *m, size_t mn,
         classify_ruby_cfunc(m, mn, out);
         return;
     }
-    int lib = 0;
+    int lib = rb_gem_relative(file, fn);
     for (const char *const *k = fx__kb_rb_lib_markers; *k && !lib; k++)
         lib = find(file, fn, *k) != NULL;
     if (!lib) {

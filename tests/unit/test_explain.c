@@ -181,6 +181,11 @@ static void test_kb_classify(void **state)
         {"ActiveSupport::JSON::Encoding::JSONGemEncoder#encode", 1, FX_CAT_SERIALIZATION},
         {"Invoices::PdfRenderer#render", 0, FX_CAT_NONE},
         {"(sweeping)", 1, FX_CAT_GC},
+        /* gem files relative to the gems directory; the app's own relative paths */
+        {"perform - sidekiq-7.2.4/lib/sidekiq/processor.rb:202", 1, FX_CAT_NONE},
+        {"generate - json/lib/json/common.rb:306", 1, FX_CAT_SERIALIZATION},
+        {"index - app/controllers/orders_controller.rb:9", 0, FX_CAT_NONE},
+        {"call - lib/middleware/timing.rb:5", 0, FX_CAT_NONE},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
