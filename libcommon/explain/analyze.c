@@ -305,11 +305,18 @@ static void enter(side_t *s, uint32_t i)
         s->owner[i] = at_root ? NONE32 : s->owner[p];
         s->owner_nm[i] = at_root ? NONE32 : s->owner_nm[p];
         int pctx = at_root ? FX_CAT_NONE : s->ctx[p];
-        s->ctx[i] = (uint8_t)(pctx != FX_CAT_NONE ? pctx : cat);
+        /* A format, compression or TLS library that reads or writes the file or socket
+         * itself (a CSV writer flushing every row, a JSON encoder streaming to a socket)
+         * spends that time in I/O: the I/O frames say why it passes. Allocation inside
+         * them stays theirs; logging keeps its I/O (logging less is the fix). */
+        int io_under = cat == FX_CAT_SYSCALL_IO &&
+                       (pctx == FX_CAT_SERIALIZATION || pctx == FX_CAT_COMPRESSION ||
+                        pctx == FX_CAT_CRYPTO);
+        s->ctx[i] = (uint8_t)(io_under ? cat : pctx != FX_CAT_NONE ? pctx : cat);
         s->entry[i] = at_root || !s->lib[p] ? name : s->entry[p];
         if (at_root || !s->lib[p])
             s->via[i] = name; /* the entry into library code */
-        else if (pctx == FX_CAT_NONE && cat != FX_CAT_NONE)
+        else if ((pctx == FX_CAT_NONE && cat != FX_CAT_NONE) || io_under)
             s->via[i] = name; /* the first frame that says what kind of work this is */
         else
             s->via[i] = s->via[p];

@@ -530,6 +530,16 @@ static void test_context_rules(void **state)
         {"(garbage collection);(marking) 20\nmain;Importer#load;Array#map 30\n"
          "main;Importer#load 5\nmain;Poller#run;IO#read 15",
          "Importer#load", "compute"},
+        /* an encoder that writes to the file itself spends that time in I/O ... */
+        {"main.main;main.exportAll;encoding/json.(*Encoder).Encode;os.(*File).Write;"
+         "internal/poll.(*FD).Write;syscall.write 30\n"
+         "main.main;main.exportAll;encoding/json.(*Encoder).Encode;"
+         "encoding/json.(*encodeState).marshal 10\nmain.main;main.other 5",
+         "main.exportAll", "syscall-io"},
+        /* ... while a logger's writes stay logging */
+        {"main.main;main.handle;go.uber.org/zap.(*Logger).Info;os.(*File).Write;"
+         "internal/poll.(*FD).Write;syscall.write 30\nmain.main;main.other 5",
+         "main.handle", "logging"},
         /* but not to a function of another file that happens to call it */
         {":Node.js:0;./src/b.js:dispatch:3;./src/a.js:(anonymous:L#9:C#20):9 40\n"
          ":Node.js:0;./src/b.js:other:3 20",
