@@ -78,6 +78,7 @@ typedef struct side {
     fx_map64_t adopted_cost; /* subject << 32 | frame -> adopted cost */
     double bg_gc;          /* unattributed GC moved onto user functions */
     uint32_t bg_gc_frame;
+    uint8_t gc_by_busy;    /* ... in proportion to busy cost: no allocation frames seen */
 } side_t;
 
 /* ---------------------------------------------------------------- setup */
@@ -304,11 +305,18 @@ static void enter(side_t *s, uint32_t i)
         s->owner[i] = at_root ? NONE32 : s->owner[p];
         s->owner_nm[i] = at_root ? NONE32 : s->owner_nm[p];
         int pctx = at_root ? FX_CAT_NONE : s->ctx[p];
-        s->ctx[i] = (uint8_t)(pctx != FX_CAT_NONE ? pctx : cat);
+        /* A format, compression or TLS library that reads or writes the file or socket
+         * itself (a CSV writer flushing every row, a JSON encoder streaming to a socket)
+         * spends that time in I/O: the I/O frames say why it passes. Allocation inside
+         * them stays theirs; logging keeps its I/O (logging less is the fix). */
+        int io_under = cat == FX_CAT_SYSCALL_IO &&
+                       (pctx == FX_CAT_SERIALIZATION || pctx == FX_CAT_COMPRESSION ||
+                        pctx == FX_CAT_CRYPTO);
+        s->ctx[i] = (uint8_t)(io_under ? cat : pctx != FX_CAT_NONE ? pctx : cat);
         s->entry[i] = at_root || !s->lib[p] ? name : s->entry[p];
         if (at_root || !s->lib[p])
             s->via[i] = name; /* the entry into library code */
-        else if (pctx == FX_CAT_NONE && cat != FX_CAT_NONE)
+        else if ((pctx == FX_CAT_NONE && cat != FX_CAT_NONE) || io_under)
             s->via[i] = name; /* the first frame that says what kind of work this is */
         else
             s->via[i] = s->via[p];
@@ -441,6 +449,7 @@ static void spread_gc(side_t *s)
         j->bg_gc += add;
     }
     s->bg_gc = g;
+    s->gc_by_busy = (uint8_t)!by_alloc;
 }
 
 static void analyze_side(side_t *s)
@@ -737,6 +746,13 @@ int fx_explain_analyze(const fx_tree_t *t, const fx_explain_opts_t *o, fx_explai
         }
     } else {
         f->cat = best_cat(s.subj[best].cost, 1);
+        /* GC spread by busy cost (the profile shows no allocation frames: V8 and stackprof
+         * CPU profiles) gives every user function the same GC-to-work ratio, so whether GC
+         * is the root cause is a fact about the whole profile: it is when GC is the
+         * profile's largest category. */
+        if (s.gc_by_busy && s.subj[best].cost[FX_CAT_GC] > 0 &&
+            best_cat(s.cat_total, 1) == FX_CAT_GC)
+            f->cat = FX_CAT_GC;
         f->share = bv / tot;
     }
     if (second != NONE32) {

@@ -213,6 +213,37 @@ static void classify_python(const char *file, size_t fn, const char *func, size_
     set(out, 1, path_rules(fx__kb_py_path, fx__kb_py_path_len, key, kn), FX_LANG_PYTHON, 0);
 }
 
+/* Shared objects of the interpreter and the system whose unknown symbols are never user code. */
+static const char *const native_system_modules[] = {
+    "python", "libpython", "libc.so", "libc-", "libm.so", "libm-", "libpthread", "ld-linux",
+    "libcrypto", "libssl", "libz.so", "libstdc++", "libgcc_s", "libffi", "libbz2", "liblzma",
+    "libzstd", "libsqlite3", "libexpat", "libresolv", NULL,
+};
+
+/* py-spy --native: "clock_nanosleep (libc.so.6)", "time_sleep (python3.11)",
+ * "_PyEval_EvalFrameDefault (ceval.c:4769)". The symbol decides; an unknown one inside the
+ * interpreter or a system library is that library's internal function. */
+static int pyspy_native(const char *sym, size_t sn, const char *mod, size_t mn,
+                        fx_kb_class_t *out)
+{
+    static const char *const exts[] = {".so", ".pyd", ".dll", ".dylib", ".c", ".h", ".cc",
+                                       ".cpp", NULL};
+    int native = 0, system = 0;
+    for (const char *const *e = exts; *e && !native; e++) {
+        const char *p = rfind(mod, mn, *e);
+        native = p && (p + strlen(*e) == mod + mn || p[strlen(*e)] == '.');
+    }
+    for (const char *const *m = native_system_modules; *m && !system; m++)
+        system = has_prefix(mod, mn, *m);
+    if (!native && !system)
+        return 0;
+    fx_kb_classify(sym, sn, out);
+    if (!out->lib && system)
+        set(out, 1, FX_CAT_NONE, FX_LANG_PYTHON, FX_KB_INTERNAL);
+    out->flags |= FX_KB_NATIVE_LOOK;
+    return 1;
+}
+
 /* "func (/path/file.py:12)" */
 static int pyspy_form(const char *s, size_t n, fx_kb_class_t *out)
 {
@@ -224,8 +255,31 @@ static int pyspy_form(const char *s, size_t n, fx_kb_class_t *out)
     const char *in = open + 2;
     size_t in_n = (size_t)(s + n - 1 - in);
     if (!find(in, in_n, ".py") && !has_prefix(in, in_n, "<"))
-        return 0;
+        return pyspy_native(s, (size_t)(open - s), in, strip_line(in, in_n), out);
     classify_python(in, strip_line(in, in_n), s, (size_t)(open - s), out);
+    return 1;
+}
+
+/* Austin's collapsed frames, "/path/file.py:func:12", under "P<pid>;T<thread>" roots. */
+static int austin_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    if (n >= 2 && (s[0] == 'P' || s[0] == 'T')) {
+        size_t i = 1;
+        while (i < n && (memchr("0123456789abcdefx:", s[i], 18)))
+            i++;
+        if (i == n && (s[0] == 'T' || all_digits(s + 1, n - 1))) {
+            set(out, 1, FX_CAT_NONE, FX_LANG_PYTHON, 0);
+            return 1;
+        }
+    }
+    const char *py = find(s, n, ".py:");
+    if (!py)
+        return 0;
+    const char *fn = py + 4;
+    size_t fl = strip_line(fn, (size_t)(s + n - fn));
+    if (fl == (size_t)(s + n - fn) || fl == 0)
+        return 0;
+    classify_python(s, (size_t)(py + 3 - s), fn, fl, out);
     return 1;
 }
 
@@ -242,6 +296,27 @@ static void classify_ruby_cfunc(const char *m, size_t mn, fx_kb_class_t *out)
     set(out, 1, cat, FX_LANG_RUBY, 0);
 }
 
+/* A gem's file relative to the gems directory, "sidekiq/lib/sidekiq/processor.rb" or
+ * "csv-3.3.0/lib/csv/writer.rb": a first directory followed by "lib/". An application's own
+ * relative paths start with its own directories (app/, lib/, config/, ...), never with
+ * "<name>/lib/". */
+static int rb_gem_relative(const char *file, size_t n)
+{
+    static const char *const app_dirs[] = {"app", "lib", "config", "spec", "test", "db",
+                                           "script", "bin", "engines", "components", "packs",
+                                           NULL};
+    if (n == 0 || file[0] == '/' || file[0] == '.')
+        return 0;
+    const char *slash = memchr(file, '/', n);
+    if (!slash || !has_prefix(slash + 1, (size_t)(file + n - slash - 1), "lib/"))
+        return 0;
+    size_t first = (size_t)(slash - file);
+    for (const char *const *d = app_dirs; *d; d++)
+        if (strlen(*d) == first && memcmp(*d, file, first) == 0)
+            return 0;
+    return 1;
+}
+
 static void classify_ruby(const char *file, size_t fn, const char *m, size_t mn,
                           fx_kb_class_t *out)
 {
@@ -255,7 +330,7 @@ static void classify_ruby(const char *file, size_t fn, const char *m, size_t mn,
         classify_ruby_cfunc(m, mn, out);
         return;
     }
-    int lib = 0;
+    int lib = rb_gem_relative(file, fn);
     for (const char *const *k = fx__kb_rb_lib_markers; *k && !lib; k++)
         lib = find(file, fn, *k) != NULL;
     if (!lib) {
@@ -329,19 +404,14 @@ static int npm_words_category(const char *pkg, size_t n)
     return FX_CAT_NONE;
 }
 
-/* "./src/file.js:func:12", "/abs/x.mjs:f:3", "file:///x.js:f:3". */
-static int node_form(const char *s, size_t n, fx_kb_class_t *out)
+/* A JavaScript frame given with its script path: an npm package (always under node_modules)
+ * is library code with the package's category; anything else is the user's. */
+static void node_script(const char *s, size_t n, fx_kb_class_t *out)
 {
-    int js = find(s, n, ".js:") || find(s, n, ".mjs:") || find(s, n, ".cjs:") ||
-             find(s, n, ".ts:") || find(s, n, ".jsx:") || find(s, n, ".tsx:");
-    if (!js && !has_prefix(s, n, "./") && !has_prefix(s, n, "file://"))
-        return 0;
-    if (!memchr(s, ':', n))
-        return 0;
     const char *nm = rfind(s, n, "/node_modules/");
     if (!nm) {
         set(out, 0, FX_CAT_NONE, FX_LANG_NODE, 0);
-        return 1;
+        return;
     }
     const char *pkg = nm + 14;
     size_t rest = (size_t)(s + n - pkg);
@@ -358,6 +428,57 @@ static int node_form(const char *s, size_t n, fx_kb_class_t *out)
     if (cat < 0)
         cat = npm_words_category(pkg, pkg_n);
     set(out, 1, cat, FX_LANG_NODE, 0);
+}
+
+/* "./src/file.js:func:12", "/abs/x.mjs:f:3", "file:///x.js:f:3". */
+static int node_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    int js = find(s, n, ".js:") || find(s, n, ".mjs:") || find(s, n, ".cjs:") ||
+             find(s, n, ".ts:") || find(s, n, ".jsx:") || find(s, n, ".tsx:");
+    if (!js && !has_prefix(s, n, "./") && !has_prefix(s, n, "file://"))
+        return 0;
+    if (!memchr(s, ':', n))
+        return 0;
+    node_script(s, n, out);
+    return 1;
+}
+
+/* V8's perf map names (node --perf-basic-prof under perf): "JS:*fn /app/x.js:12",
+ * "LazyCompile:~fn node:internal/crypto/pbkdf2:60", "Function:^fn file:///x.mjs:3";
+ * the mark after the colon is the tier. "RegExp:<pattern>" is compiled regex code;
+ * builtins, stubs and bytecode handlers are V8's own. */
+static int v8_perf_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    static const char *const js[] = {"JS:", "LazyCompile:", "Function:", "InterpretedFunction:",
+                                     "Script:", "Eval:", NULL};
+    static const char *const v8[] = {"Builtin:", "Stub:", "BytecodeHandler:", "Handler:",
+                                     "CallbackEx:", NULL};
+    if (has_prefix(s, n, "RegExp:")) {
+        set(out, 1, FX_CAT_REGEX, FX_LANG_NODE, 0);
+        return 1;
+    }
+    for (const char *const *p = v8; *p; p++)
+        if (has_prefix(s, n, *p)) {
+            set(out, 1, FX_CAT_NONE, FX_LANG_NODE, 0);
+            return 1;
+        }
+    size_t k = 0;
+    for (const char *const *p = js; *p && !k; p++)
+        if (has_prefix(s, n, *p))
+            k = strlen(*p);
+    if (!k)
+        return 0;
+    if (k < n && memchr("*~^+", s[k], 4))
+        k++;
+    const char *sp = rfind(s + k, n - k, " ");
+    const char *path = sp ? sp + 1 : s + n;
+    size_t pn = (size_t)(s + n - path);
+    if (has_prefix(path, pn, "node:")) {
+        const fx__kb_rule_t *r = generic_lookup(path, pn);
+        set(out, 1, r ? r->cat : FX_CAT_NONE, FX_LANG_NODE, 0);
+    } else {
+        node_script(path, pn, out);
+    }
     return 1;
 }
 
@@ -471,6 +592,62 @@ static int user_lang(const char *s, size_t n)
     return FX_LANG_UNKNOWN; /* dotted: JVM or .NET, the profile decides */
 }
 
+/* Rust trait-method frames, "<Type as Trait>::method" (perf with demangling): the type says
+ * whose code it is ("<std::fs::File as std::io::Write>::write" is the standard library's file
+ * I/O). A type the tables do not know is the user's own, and so is its method, unless the trait
+ * is a library trait with a category of its own: "<app::Hit as serde::ser::Serialize>::
+ * serialize" is derived serialization code. A generic parameter ("<F as axum::handler::
+ * Handler<..>>::call") says nothing, so the trait decides. Returns 0 if s is not of that form. */
+static int rust_impl_form(const char *s, size_t n, fx_kb_class_t *out)
+{
+    if (n < 8 || s[0] != '<')
+        return 0;
+    size_t depth = 0, as = 0, close = 0;
+    for (size_t i = 1; i < n && !close; i++) {
+        if (s[i] == '<')
+            depth++;
+        else if (s[i] == '>' && depth)
+            depth--;
+        else if (s[i] == '>')
+            close = i;
+        else if (!depth && !as && i + 4 <= n && memcmp(s + i, " as ", 4) == 0)
+            as = i;
+    }
+    if (!as || !close || close < as + 4)
+        return 0;
+    const char *ty = s + 1, *tr = s + as + 4;
+    size_t tyn = as - 1, trn = close - as - 4;
+    static const char *const refs[] = {"&mut ", "&", "*const ", "*mut ", "dyn ", NULL};
+    for (const char *const *r = refs; *r; r++)
+        if (has_prefix(ty, tyn, *r)) {
+            ty += strlen(*r);
+            tyn -= strlen(*r);
+            break;
+        }
+    if (tyn == 0 || trn == 0)
+        return 0;
+    fx_kb_class_t t, k;
+    if (ty[0] == '[' || ty[0] == '(') {
+        set(out, 1, FX_CAT_NONE, FX_LANG_NATIVE, FX_KB_NATIVE_LOOK); /* slices, tuples */
+        return 1;
+    }
+    fx_kb_classify(ty, tyn, &t);
+    int generic_param = !find(ty, tyn, "::") && !memchr(ty, '<', tyn);
+    if (t.lib && !generic_param) {
+        *out = t;
+        return 1;
+    }
+    fx_kb_classify(tr, trn, &k);
+    if (generic_param || (k.lib && k.cat != FX_CAT_NONE)) {
+        *out = k;
+        out->flags &= (uint8_t)~FX_KB_INTERNAL;
+    } else {
+        *out = t;
+    }
+    out->flags |= FX_KB_NATIVE_LOOK;
+    return 1;
+}
+
 void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
 {
     pthread_once(&index_once, build_index);
@@ -500,7 +677,8 @@ void fx_kb_classify(const char *s, size_t n, fx_kb_class_t *out)
             set(out, 0, FX_CAT_NONE, FX_LANG_PYTHON, 0);
         return;
     }
-    if (pyspy_form(s, n, out) || dash_form(s, n, out) || node_form(s, n, out))
+    if (pyspy_form(s, n, out) || austin_form(s, n, out) || dash_form(s, n, out) ||
+        v8_perf_form(s, n, out) || node_form(s, n, out) || rust_impl_form(s, n, out))
         return;
 
     char buf[512];

@@ -145,6 +145,47 @@ static void test_kb_classify(void **state)
          1, FX_CAT_LOCK},
         {"_do_get (sqlalchemy/pool/impl.py:169)", 1, FX_CAT_LOCK},
         {"github.com/jackc/puddle/v2.(*Pool[...]).Acquire", 1, FX_CAT_LOCK},
+        /* Rust under perf: crates by path, "<Type as Trait>::method" by the type (or, for a
+         * user type or a generic parameter, by a library trait with a category) */
+        {"serde_json::de::Deserializer<R>::parse_object", 1, FX_CAT_SERIALIZATION},
+        {"tokio::runtime::scheduler::multi_thread::worker::Context::park_timeout", 1,
+         FX_CAT_IDLE},
+        {"<std::net::tcp::TcpStream as std::io::Read>::read", 1, FX_CAT_SYSCALL_IO},
+        {"<&std::fs::File as std::io::Write>::write_all", 1, FX_CAT_SYSCALL_IO},
+        {"<billing::Invoice as serde::ser::Serialize>::serialize", 1, FX_CAT_SERIALIZATION},
+        {"<billing::Ledger as core::iter::traits::iterator::Iterator>::next", 0, FX_CAT_NONE},
+        {"<F as actix_web::handler::Handler<Args>>::call", 1, FX_CAT_NONE},
+        {"billing::api::create_invoice::{{closure}}", 0, FX_CAT_NONE},
+        {"parking_lot::raw_mutex::RawMutex::lock_slow", 1, FX_CAT_LOCK},
+        {"std::sys::sync::mutex::futex::Mutex::lock_contended", 1, FX_CAT_LOCK},
+        {"flate2::zio::Writer<W,D>::write_from_offset", 1, FX_CAT_COMPRESSION},
+        /* py-spy --native symbols "sym (module)" and Austin's "/path/file.py:func:line" */
+        {"nanosleep (libc.so.6)", 1, FX_CAT_IDLE},
+        {"SHA256_Update (libcrypto.so.3)", 1, FX_CAT_CRYPTO},
+        {"builtin_exec_impl (python3.12)", 1, FX_CAT_NONE},
+        {"PyObject_Call (libpython3.10.so.1.0)", 1, FX_CAT_NONE},
+        {"render_tile (tiles.cpython-311-x86_64-linux-gnu.so)", 0, FX_CAT_NONE},
+        {"/usr/lib/python3.12/json/encoder.py:iterencode:261", 1, FX_CAT_SERIALIZATION},
+        {"/srv/app/reports/build.py:render:40", 0, FX_CAT_NONE},
+        {"T0:4127", 1, FX_CAT_NONE},
+        /* V8 perf-map names (node --perf-basic-prof) and bare .cpuprofile names */
+        {"JS:*renderInvoice /srv/billing/src/pdf.js:88", 0, FX_CAT_NONE},
+        {"LazyCompile:~scryptSync node:internal/crypto/scrypt:77", 1, FX_CAT_CRYPTO},
+        {"JS:^dispatch /srv/billing/node_modules/fastify/lib/route.js:400", 1, FX_CAT_NONE},
+        {"RegExp:^[a-z0-9._%+-]+@", 1, FX_CAT_REGEX},
+        {"inflateSync", 1, FX_CAT_COMPRESSION},
+        {"kotlin/reflect/full/KClasses.getDeclaredMemberProperties", 1, FX_CAT_REFLECTION},
+        /* Ruby methods by name (stackprof): core classes and gems are library code */
+        {"Hash#each_with_object", 1, FX_CAT_NONE},
+        {"String#gsub!", 1, FX_CAT_REGEX},
+        {"ActiveSupport::JSON::Encoding::JSONGemEncoder#encode", 1, FX_CAT_SERIALIZATION},
+        {"Invoices::PdfRenderer#render", 0, FX_CAT_NONE},
+        {"(sweeping)", 1, FX_CAT_GC},
+        /* gem files relative to the gems directory; the app's own relative paths */
+        {"perform - sidekiq-7.2.4/lib/sidekiq/processor.rb:202", 1, FX_CAT_NONE},
+        {"generate - json/lib/json/common.rb:306", 1, FX_CAT_SERIALIZATION},
+        {"index - app/controllers/orders_controller.rb:9", 0, FX_CAT_NONE},
+        {"call - lib/middleware/timing.rb:5", 0, FX_CAT_NONE},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(cases); i++) {
         fx_kb_class_t c;
@@ -480,6 +521,25 @@ static void test_context_rules(void **state)
         {":Node.js:0;./src/a.js:mapRows:8;./src/a.js:(anonymous:L#9:C#20):9;"
          "./node_modules/lodash/lodash.js:cloneDeep:11209 40\n:Node.js:0;./src/b.js:other:3 20",
          "./src/a.js:mapRows:8", "compute"},
+        /* GC with no allocation frames to spread by (stackprof, V8): the verdict is gc when
+         * GC is the profile's largest category, even if the spread share is below the work */
+        {"(garbage collection);(marking) 40\nmain;Importer#load;Array#map 30\n"
+         "main;Importer#load 5\nmain;Poller#run;IO#read 15",
+         "Importer#load", "gc"},
+        /* and plain work when it is not */
+        {"(garbage collection);(marking) 20\nmain;Importer#load;Array#map 30\n"
+         "main;Importer#load 5\nmain;Poller#run;IO#read 15",
+         "Importer#load", "compute"},
+        /* an encoder that writes to the file itself spends that time in I/O ... */
+        {"main.main;main.exportAll;encoding/json.(*Encoder).Encode;os.(*File).Write;"
+         "internal/poll.(*FD).Write;syscall.write 30\n"
+         "main.main;main.exportAll;encoding/json.(*Encoder).Encode;"
+         "encoding/json.(*encodeState).marshal 10\nmain.main;main.other 5",
+         "main.exportAll", "syscall-io"},
+        /* ... while a logger's writes stay logging */
+        {"main.main;main.handle;go.uber.org/zap.(*Logger).Info;os.(*File).Write;"
+         "internal/poll.(*FD).Write;syscall.write 30\nmain.main;main.other 5",
+         "main.handle", "logging"},
         /* but not to a function of another file that happens to call it */
         {":Node.js:0;./src/b.js:dispatch:3;./src/a.js:(anonymous:L#9:C#20):9 40\n"
          ":Node.js:0;./src/b.js:other:3 20",
