@@ -19,15 +19,11 @@ enum {
     K_RB_PYRO,
 };
 
+/* needle in s[0..n), or NULL (an empty needle is never found). */
 static const char *find(const char *s, size_t n, const char *needle)
 {
     size_t m = strlen(needle);
-    if (m == 0 || m > n)
-        return NULL;
-    for (size_t i = 0; i + m <= n; i++)
-        if (s[i] == needle[0] && memcmp(s + i, needle, m) == 0)
-            return s + i;
-    return NULL;
+    return m ? memmem(s, n, needle, m) : NULL;
 }
 
 static const char *rfind_ch(const char *s, size_t n, char ch)
