@@ -5,10 +5,13 @@
  * decodes into exactly-sized arena arrays. Samples are small, so each is
  * also walked twice (count, then fill). Packed varint counts come from
  * counting terminator bytes (< 0x80), which needs no decoding.
+ * fx_pprof_decode_each decodes the tables the same way but hands the
+ * samples over one at a time in reused memory (one pass each, nothing kept).
  */
 #include "pprof/pprof.h"
 #include "core/gz.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
@@ -268,8 +271,91 @@ static int decode_mapping(const uint8_t *p, size_t n, fx_pprof_mapping_t *m)
     return r;
 }
 
-int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
-                    fx_err_t *err)
+/* Growable per-sample memory of fx_pprof_decode_each: one sample at a time. */
+typedef struct scratch {
+    uint64_t *locs, *vals;
+    fx_pprof_label_t *labels;
+    size_t cap; /* of each array; a sample of n bytes has at most n of anything */
+} scratch_t;
+
+/* read_scalars for a packed payload, with the 1- and 2-byte varints that
+ * location ids and small values are read without a loop. Same result. */
+static inline int read_packed_fast(const uint8_t *p, const uint8_t *end, uint64_t *out, size_t *n,
+                                   size_t cap)
+{
+    size_t k = *n;
+    while (p < end) {
+        if (k >= cap)
+            return -1;
+        uint64_t b = p[0];
+        if (b < 0x80) {
+            out[k++] = b;
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) {
+            out[k++] = (b & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else if (fx_uvarint(&p, end, &out[k++]) < 0) {
+            return -1;
+        }
+    }
+    *n = k;
+    return 0;
+}
+
+/* One pass over a sample into scratch (decode_sample's structure checks).
+ * The usual packed fields 1 and 2 are read without next_field. */
+static int decode_sample_scratch(const uint8_t *data, size_t n, scratch_t *sc, fx_pprof_sample_t *s)
+{
+    const uint8_t *p = data, *end = data + n;
+    size_t il = 0, iv = 0, ib = 0;
+    field_t f;
+    int r;
+
+    if (n + 1 > sc->cap) {
+        sc->cap = FX_MAX(n + 1, sc->cap * 2);
+        sc->locs = fx_realloc(sc->locs, sc->cap * sizeof *sc->locs);
+        sc->vals = fx_realloc(sc->vals, sc->cap * sizeof *sc->vals);
+        sc->labels = fx_realloc(sc->labels, sc->cap * sizeof *sc->labels);
+    }
+    for (;;) {
+        /* tag 0x0a / 0x12: field 1 / 2, packed, with a 1- or 2-byte length */
+        if (end - p >= 3 && (p[0] == 0x0a || p[0] == 0x12) && (p[1] < 0x80 || p[2] < 0x80)) {
+            size_t n2 = p[1] < 0x80 ? p[1] : (size_t)(p[1] & 0x7f) | (size_t)p[2] << 7;
+            const uint8_t *q = p + (p[1] < 0x80 ? 2 : 3);
+            int locs = p[0] == 0x0a;
+            if (n2 > (size_t)(end - q) ||
+                read_packed_fast(q, q + n2, locs ? sc->locs : sc->vals, locs ? &il : &iv,
+                                 sc->cap) < 0)
+                return -1;
+            p = q + n2;
+            continue;
+        }
+        if ((r = next_field(&p, end, &f)) <= 0)
+            break;
+        if (f.num == 1) {
+            if (read_scalars(&f, sc->locs, &il, sc->cap) < 0)
+                return -1;
+        } else if (f.num == 2) {
+            if (read_scalars(&f, sc->vals, &iv, sc->cap) < 0)
+                return -1;
+        } else if (f.num == 3 && WANT(&f, WT_LEN)) {
+            if (decode_label(f.data, f.len, &sc->labels[ib++]) < 0)
+                return -1;
+        }
+    }
+    s->locs = sc->locs;
+    s->values = (const int64_t *)sc->vals;
+    s->labels = sc->labels;
+    s->nlocs = (uint32_t)il;
+    s->nvalues = (uint32_t)iv;
+    s->nlabels = (uint32_t)ib;
+    return r;
+}
+
+/* fx_pprof_decode, or with lazy set everything but the samples (counted,
+ * not decoded: out->samples stays NULL). */
+static int decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out, int lazy,
+                  fx_err_t *err)
 {
     const uint8_t *p = data, *end = data + len;
     field_t f;
@@ -292,7 +378,7 @@ int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof
         return fx_err_set(err, FX_EINVAL, "profile is not a valid pprof protobuf message");
 
     out->sample_types = fx_arena_alloc(arena, out->nsample_types * sizeof *out->sample_types);
-    out->samples = fx_arena_alloc(arena, out->nsamples * sizeof *out->samples);
+    out->samples = lazy ? NULL : fx_arena_alloc(arena, out->nsamples * sizeof *out->samples);
     out->mappings = fx_arena_alloc(arena, out->nmappings * sizeof *out->mappings);
     out->locations = fx_arena_alloc(arena, out->nlocations * sizeof *out->locations);
     out->functions = fx_arena_alloc(arena, out->nfunctions * sizeof *out->functions);
@@ -310,7 +396,8 @@ int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof
                 bad = 1, what = "sample_type";
             break;
         case 2:
-            if (WANT(&f, WT_LEN) && decode_sample(f.data, f.len, arena, &out->samples[is++]) < 0)
+            if (!lazy && WANT(&f, WT_LEN) &&
+                decode_sample(f.data, f.len, arena, &out->samples[is++]) < 0)
                 bad = 1, what = "sample";
             break;
         case 3:
@@ -354,6 +441,58 @@ int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof
             return fx_err_set(err, FX_EINVAL, "profile has a malformed %s message", what);
     }
     return fx_pprof_index(out, err);
+}
+
+int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
+                    fx_err_t *err)
+{
+    return decode(data, len, arena, out, 0, err);
+}
+
+int fx_pprof_decode_each(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
+                         fx_pprof_sample_fn fn, void *ctx, fx_err_t *err)
+{
+    const uint8_t *p = data, *end = data + len;
+    scratch_t sc = {NULL, NULL, NULL, 0};
+    size_t i = 0;
+    field_t f;
+    int rc, r;
+
+    if ((rc = decode(data, len, arena, out, 1, err)) < 0)
+        return rc;
+    while ((r = next_field(&p, end, &f)) > 0) {
+        fx_pprof_sample_t s;
+        if (f.num != 2 || !WANT(&f, WT_LEN))
+            continue;
+        if (decode_sample_scratch(f.data, f.len, &sc, &s) < 0) {
+            rc = fx_err_set(err, FX_EINVAL, "profile has a malformed sample message");
+            break;
+        }
+        if ((rc = fn(ctx, out, i++, &s, err)) != FX_OK)
+            break;
+    }
+    free(sc.locs);
+    free(sc.vals);
+    free(sc.labels);
+    return rc;
+}
+
+int fx_pprof_decode_samples(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *p,
+                            fx_err_t *err)
+{
+    const uint8_t *q = data, *end = data + len;
+    size_t is = 0;
+    field_t f;
+    int r;
+
+    p->samples = fx_arena_alloc(arena, p->nsamples * sizeof *p->samples);
+    while ((r = next_field(&q, end, &f)) > 0)
+        if (f.num == 2 && WANT(&f, WT_LEN) &&
+            (is >= p->nsamples || decode_sample(f.data, f.len, arena, &p->samples[is++]) < 0))
+            return fx_err_set(err, FX_EINVAL, "profile has a malformed sample message");
+    if (r < 0 || is != p->nsamples)
+        return fx_err_set(err, FX_EINVAL, "profile is not a valid pprof protobuf message");
+    return FX_OK;
 }
 
 int64_t fx__pprof_idmap_find_sparse(const fx_pprof_idmap_t *m, uint64_t id)

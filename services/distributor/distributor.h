@@ -34,9 +34,15 @@ typedef struct dist_profile {
     fx_pprof_t pprof;
     const uint8_t *plain;      /* uncompressed pprof bytes (arena or request) */
     size_t plain_len;
+    /* 1: pprof.samples was not kept (NULL). Every sample passed its
+     * validation rules unrepaired and none has a splitting label, so unless
+     * the rest of the profile needs a repair the bytes go on as received. */
+    int lazy;
 } dist_profile_t;
 
-/* Decodes raw (gzipped or plain) into p, within the tenant's size limit. */
+/* Decodes raw (gzipped or plain) into p, within the tenant's size limit.
+ * Most profiles are only sent on as received: their samples are checked one
+ * at a time and not kept (p->lazy); the others are decoded fully. */
 int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, fx_arena_t *a,
                 dist_profile_t *p, fx_err_t *err);
 
