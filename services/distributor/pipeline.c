@@ -14,6 +14,7 @@
 #include "write.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -54,14 +55,13 @@ int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, f
             return fx_err_set(err, FX_EINVAL,
                               "profile is larger than %zu bytes uncompressed (max_profile_size_bytes)",
                               max);
-        if (rc < 0)
+        if (rc < 0) {
+            fx_buf_free(&plain);
             return fx_err_prefix(err, "profile");
-        /* Move it into the arena so it lives as long as the request. */
-        uint8_t *copy = fx_arena_alloc(a, plain.len + 1);
-        memcpy(copy, plain.data, plain.len);
-        p->plain = copy;
+        }
+        /* Kept (not copied) until dist_profile_free. */
+        p->plain = p->owned = plain.data;
         p->plain_len = plain.len;
-        fx_buf_free(&plain);
     } else {
         if (len > max)
             return fx_err_set(err, FX_EINVAL,
@@ -80,7 +80,16 @@ int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, f
         return FX_OK;
     }
     fx_pprof_free(&p->pprof);
-    return fx_pprof_decode(p->plain, p->plain_len, a, &p->pprof, err);
+    if ((rc = fx_pprof_decode(p->plain, p->plain_len, a, &p->pprof, err)) < 0)
+        dist_profile_free(p);
+    return rc;
+}
+
+void dist_profile_free(dist_profile_t *p)
+{
+    fx_pprof_free(&p->pprof);
+    free(p->owned);
+    p->owned = NULL;
 }
 
 /* Pyroscope's default ingestion relabeling (reference §7) plus the
