@@ -29,8 +29,10 @@ static inline int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
 {
     const uint8_t *s = *p;
     uint64_t tag;
-    /* Nearly every field of a real profile has a one-byte tag and a one-byte
-     * value or length: read those without the varint loops. */
+    /* Nearly every field of a real profile has a one-byte tag and a varint
+     * value or length, mostly of one byte: read those without the varint
+     * loops, and longer ones away from the end of the input (a varint has
+     * at most 10 bytes) without bounds checks. */
     if (end - s >= 2 && s[0] < 0x80 && s[1] < 0x80 && s[0] >= 8) {
         f->num = s[0] >> 3;
         f->wt = s[0] & 7;
@@ -47,6 +49,35 @@ static inline int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
             *p = s + 2 + s[1];
             return 1;
         }
+    }
+    if (end - s >= 12 && s[0] >= 8 && s[0] < 0x80 &&
+        ((s[0] & 7) == WT_VARINT || (s[0] & 7) == WT_LEN)) {
+        const uint8_t *q = s + 2;
+        uint64_t v = s[1];
+        if (v >= 0x80) {
+            v &= 0x7f;
+            for (unsigned shift = 7;; shift += 7) {
+                uint8_t c = *q++;
+                v |= (uint64_t)(c & 0x7f) << shift;
+                if (c < 0x80)
+                    break;
+                if (shift == 63)
+                    return -1;
+            }
+        }
+        f->num = s[0] >> 3;
+        f->wt = s[0] & 7;
+        if (f->wt == WT_VARINT) {
+            f->v = v;
+            *p = q;
+            return 1;
+        }
+        if (v > (uint64_t)(end - q))
+            return -1;
+        f->data = q;
+        f->len = (size_t)v;
+        *p = q + v;
+        return 1;
     }
     if (*p >= end)
         return 0;
