@@ -255,7 +255,68 @@ static int decode_sample(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_
     return r;
 }
 
+/* A location's line: function_id and line. */
+static int decode_line(const uint8_t *q, size_t n, fx_pprof_line_t *line)
+{
+    const uint8_t *qend = q + n;
+    field_t g;
+    int r;
+    line->function_id = 0;
+    line->line = 0;
+    while ((r = next_field(&q, qend, &g)) > 0) {
+        if (g.num == 1 && WANT(&g, WT_VARINT))
+            line->function_id = g.v;
+        else if (g.num == 2 && WANT(&g, WT_VARINT))
+            line->line = (int64_t)g.v;
+    }
+    return r;
+}
+
+/* Locations have few lines (one per inlined frame): one pass with the
+ * lines on the stack, then one arena allocation of the exact size; the
+ * two-pass decode_location below takes the rare location with more. */
+enum { LINES_ON_STACK = 16 };
+
+static int decode_location_slow(const uint8_t *data, size_t n, fx_arena_t *a,
+                                fx_pprof_location_t *l);
+
 static int decode_location(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_location_t *l)
+{
+    const uint8_t *p = data, *end = data + n;
+    fx_pprof_line_t lines[LINES_ON_STACK];
+    size_t i = 0;
+    field_t f;
+    int r;
+
+    memset(l, 0, sizeof *l);
+    while ((r = next_field(&p, end, &f)) > 0) {
+        if (f.num == 4 && WANT(&f, WT_LEN)) {
+            if (i == LINES_ON_STACK)
+                return decode_location_slow(data, n, a, l);
+            if (decode_line(f.data, f.len, &lines[i++]) < 0)
+                return -1;
+        } else if (f.wt == WT_VARINT) {
+            switch (f.num) {
+            case 1: l->id = f.v; break;
+            case 2: l->mapping_id = f.v; break;
+            case 3: l->address = f.v; break;
+            case 5: l->is_folded = f.v != 0; break;
+            }
+        }
+    }
+    if (r < 0)
+        return -1;
+    if (i) {
+        fx_pprof_line_t *copy = fx_arena_alloc(a, i * sizeof *copy);
+        memcpy(copy, lines, i * sizeof *copy);
+        l->lines = copy;
+    }
+    l->nlines = (uint32_t)i;
+    return r;
+}
+
+static int decode_location_slow(const uint8_t *data, size_t n, fx_arena_t *a,
+                                fx_pprof_location_t *l)
 {
     const uint8_t *p = data, *end = data + n;
     size_t nlines = 0;
@@ -273,20 +334,8 @@ static int decode_location(const uint8_t *data, size_t n, fx_arena_t *a, fx_ppro
     p = data;
     while ((r = next_field(&p, end, &f)) > 0) {
         if (f.num == 4 && WANT(&f, WT_LEN)) {
-            const uint8_t *q = f.data, *qend = f.data + f.len;
-            field_t g;
-            int r2;
-            lines[i].function_id = 0;
-            lines[i].line = 0;
-            while ((r2 = next_field(&q, qend, &g)) > 0) {
-                if (g.num == 1 && WANT(&g, WT_VARINT))
-                    lines[i].function_id = g.v;
-                else if (g.num == 2 && WANT(&g, WT_VARINT))
-                    lines[i].line = (int64_t)g.v;
-            }
-            if (r2 < 0)
+            if (decode_line(f.data, f.len, &lines[i++]) < 0)
                 return -1;
-            i++;
         } else if (f.wt == WT_VARINT) {
             switch (f.num) {
             case 1: l->id = f.v; break;
