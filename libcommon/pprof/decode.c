@@ -212,7 +212,8 @@ static int decode_label(const uint8_t *p, size_t n, fx_pprof_label_t *l)
     return r;
 }
 
-static int decode_sample(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_sample_t *s)
+static int decode_sample_slow(const uint8_t *data, size_t n, fx_arena_t *a,
+                              fx_pprof_sample_t *s)
 {
     const uint8_t *p = data, *end = data + n;
     size_t nlocs = 0, nvals = 0, nlabels = 0;
@@ -450,6 +451,31 @@ static int decode_sample_scratch(const uint8_t *data, size_t n, scratch_t *sc, f
     s->nvalues = (uint32_t)iv;
     s->nlabels = (uint32_t)ib;
     return r;
+}
+
+/* A sample of under SAMPLE_ON_STACK bytes (nearly all: a frame costs 1-2
+ * bytes) is read in one pass into stack memory, then copied into the arena
+ * at its exact size; a longer one is counted first (decode_sample_slow). */
+enum { SAMPLE_ON_STACK = 256 };
+
+static int decode_sample(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_sample_t *s)
+{
+    uint64_t locs[SAMPLE_ON_STACK], vals[SAMPLE_ON_STACK];
+    fx_pprof_label_t labels[SAMPLE_ON_STACK];
+    scratch_t sc = {locs, vals, labels, SAMPLE_ON_STACK};
+    fx_pprof_sample_t t;
+
+    if (n >= SAMPLE_ON_STACK)
+        return decode_sample_slow(data, n, a, s);
+    if (decode_sample_scratch(data, n, &sc, &t) < 0)
+        return -1;
+    *s = t;
+    s->locs = t.nlocs ? memcpy(fx_arena_alloc(a, t.nlocs * 8), locs, t.nlocs * 8) : NULL;
+    s->values = t.nvalues ? memcpy(fx_arena_alloc(a, t.nvalues * 8), vals, t.nvalues * 8) : NULL;
+    s->labels = t.nlabels ? memcpy(fx_arena_alloc(a, t.nlabels * sizeof *labels), labels,
+                                   t.nlabels * sizeof *labels)
+                          : NULL;
+    return 0;
 }
 
 /* fx_pprof_decode, or with lazy set everything but the samples (counted,
