@@ -114,10 +114,19 @@ int fx_pprof_validate_sample(const fx_pprof_t *p, const fx_pprof_limits_t *lim, 
         CHECK_STR(s->labels[j].str, "sample label value");
         CHECK_STR(s->labels[j].num_unit, "sample label unit");
     }
-    for (uint32_t j = 0; j < s->nlocs; j++)
-        if (!fx_pprof_location(p, s->locs[j]))
-            return fx_err_set(err, FX_EINVAL, "profile sample %zu refers to unknown location %llu",
-                              i, (unsigned long long)s->locs[j]);
+    /* Ids 1..n (the usual case) need only a range check per frame. */
+    uint32_t j = 0;
+    if (p->loc_index.dense) {
+        uint64_t n = p->nlocations;
+        while (j < s->nlocs && s->locs[j] - 1 < n)
+            j++;
+    } else {
+        while (j < s->nlocs && fx_pprof_location(p, s->locs[j]))
+            j++;
+    }
+    if (j < s->nlocs)
+        return fx_err_set(err, FX_EINVAL, "profile sample %zu refers to unknown location %llu", i,
+                          (unsigned long long)s->locs[j]);
     if (lim->max_depth && s->nlocs > lim->max_depth) {
         /* Leaf first: dropping the first frames keeps the root side. */
         s->locs += s->nlocs - lim->max_depth;

@@ -522,14 +522,20 @@ static int check_profile(const fx_pprof_t *p, uint32_t *locidx, fx_err_t *err)
         if (s->nvalues != p->nsample_types)
             return fx_err_set(err, FX_EINVAL, "sample %zu has %u values for %zu sample types", i,
                               s->nvalues, p->nsample_types);
-        for (uint32_t j = 0; j < s->nlocs; j++) {
-            int64_t li = fx_pprof_idmap_find(&p->loc_index, s->locs[j], p->nlocations);
-            if (li < 0)
-                return fx_err_set(err, FX_EINVAL, "sample %zu references location id %llu, "
-                                  "which the profile does not define", i,
-                                  (unsigned long long)s->locs[j]);
-            locidx[k++] = (uint32_t)li;
+        uint32_t j = 0;
+        if (p->loc_index.dense) { /* ids 1..n: a range check per frame */
+            for (uint64_t n = p->nlocations; j < s->nlocs && s->locs[j] - 1 < n; j++)
+                locidx[k++] = (uint32_t)(s->locs[j] - 1);
+        } else {
+            for (int64_t li; j < s->nlocs &&
+                             (li = fx_pprof_idmap_find(&p->loc_index, s->locs[j], p->nlocations)) >= 0;
+                 j++)
+                locidx[k++] = (uint32_t)li;
         }
+        if (j < s->nlocs)
+            return fx_err_set(err, FX_EINVAL, "sample %zu references location id %llu, "
+                              "which the profile does not define", i,
+                              (unsigned long long)s->locs[j]);
     }
     for (size_t i = 0; i < p->nlocations; i++)
         for (uint32_t j = 0; j < p->locations[i].nlines; j++)

@@ -290,6 +290,33 @@ static void test_validate_rules(void **state)
     fx_pprof_limits_t none = {0};
     assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
     assert_non_null(strstr(err.msg, "values"));
+    p.samples[0].nvalues = (uint32_t)p.nsample_types;
+
+    /* Location ids out of range, with dense ids (a range check) and sparse
+     * ones (the id map): the first bad frame is named either way. */
+    assert_true(p.loc_index.dense);
+    uint64_t *locs = fx_arena_alloc(&arena, 3 * sizeof *locs);
+    locs[0] = 1;
+    locs[1] = p.nlocations + 1;
+    locs[2] = 0;
+    p.samples[0].locs = locs;
+    p.samples[0].nlocs = 3;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
+    char want[96];
+    snprintf(want, sizeof want, "sample 0 refers to unknown location %zu", p.nlocations + 1);
+    assert_non_null(strstr(err.msg, want));
+    locs[1] = 2;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
+    assert_non_null(strstr(err.msg, "sample 0 refers to unknown location 0"));
+    locs[2] = p.nlocations;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_OK);
+    p.locations[0].id = 1000000; /* now sparse: ids no longer 1..n */
+    assert_int_equal(fx_pprof_index(&p, &err), FX_OK);
+    assert_false(p.loc_index.dense);
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
+    assert_non_null(strstr(err.msg, "sample 0 refers to unknown location 1"));
+    locs[0] = 1000000;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_OK);
 
     fx_pprof_free(&p);
     fx_arena_free(&arena);
