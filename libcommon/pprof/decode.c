@@ -2,9 +2,10 @@
  * decode.c - zero-copy pprof decoder.
  *
  * Pass 1 walks the top-level fields and counts each repeated field; pass 2
- * decodes into exactly-sized arena arrays. Samples are small, so each is
- * also walked twice (count, then fill). Packed varint counts come from
- * counting terminator bytes (< 0x80), which needs no decoding.
+ * decodes into exactly-sized arena arrays. A sample or location is read
+ * once onto the stack and copied into the arena at its size; the rare long
+ * one is walked twice (count, then fill), packed varints counted by their
+ * terminator bytes (< 0x80), which needs no decoding.
  * fx_pprof_decode_each decodes the tables the same way but hands the
  * samples over one at a time in reused memory (one pass each, nothing kept).
  */

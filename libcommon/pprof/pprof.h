@@ -5,8 +5,10 @@
  *
  * Why not protobuf-c: its unpack mallocs once per message (one per sample,
  * location, line, function...), which makes it the ingest bottleneck. This
- * decoder makes two passes over the bytes, sizes every array exactly, takes
- * all memory from one arena, and leaves strings pointing into the input.
+ * decoder makes two passes over the top-level fields, reads each message
+ * once (a sample or location onto the stack first), sizes every array
+ * exactly, takes all memory from one arena, and leaves strings pointing
+ * into the input.
  *
  * Ownership: fx_pprof_decode fills *out with pointers into `data` (strings)
  * and into `arena` (everything else). Both must outlive *out; nothing in
