@@ -15,6 +15,7 @@ set -eu
 bin=${1:-build/bin}
 n=${2:-40}
 out=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/fornax-cg-XXXXXX")}
+mkdir -p "$out"
 port=$((20000 + $$ % 20000))
 valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" --dump-instr=no \
     --compress-strings=no --compress-pos=no \

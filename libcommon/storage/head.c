@@ -667,18 +667,23 @@ static size_t sample_spans(const fx_pprof_t *p, fx_arena_t *a, uint32_t **idx, u
 {
     size_t n = 0;
     int64_t seen[2] = {-1, -1}; /* string indices known to name a span label */
+    int64_t other = -1;         /* the last one known not to (Go heap: "bytes") */
     *idx = NULL;
     *ids = NULL;
     for (size_t i = 0; i < p->nsamples; i++) {
         const fx_pprof_sample_t *sm = &p->samples[i];
         for (uint32_t k = 0; k < sm->nlabels; k++) {
             const fx_pprof_label_t *l = &sm->labels[k];
+            if (l->key == other)
+                continue;
             if (l->key != seen[0] && l->key != seen[1]) {
                 int which = fx_pprof_str_eq(p, l->key, "span_id")      ? 0
                             : fx_pprof_str_eq(p, l->key, "profile_id") ? 1
                                                                        : -1;
-                if (which < 0)
+                if (which < 0) {
+                    other = l->key;
                     continue;
+                }
                 seen[which] = l->key;
             }
             fx_slice_t v = fx_pprof_str(p, l->str);
