@@ -2,13 +2,17 @@
  * decode.c - zero-copy pprof decoder.
  *
  * Pass 1 walks the top-level fields and counts each repeated field; pass 2
- * decodes into exactly-sized arena arrays. Samples are small, so each is
- * also walked twice (count, then fill). Packed varint counts come from
- * counting terminator bytes (< 0x80), which needs no decoding.
+ * decodes into exactly-sized arena arrays. A sample or location is read
+ * once onto the stack and copied into the arena at its size; the rare long
+ * one is walked twice (count, then fill), packed varints counted by their
+ * terminator bytes (< 0x80), which needs no decoding.
+ * fx_pprof_decode_each decodes the tables the same way but hands the
+ * samples over one at a time in reused memory (one pass each, nothing kept).
  */
 #include "pprof/pprof.h"
 #include "core/gz.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
@@ -24,7 +28,58 @@ typedef struct field {
  * bytes are not valid protobuf. */
 static inline int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
 {
+    const uint8_t *s = *p;
     uint64_t tag;
+    /* Nearly every field of a real profile has a one-byte tag and a varint
+     * value or length, mostly of one byte: read those without the varint
+     * loops, and longer ones away from the end of the input (a varint has
+     * at most 10 bytes) without bounds checks. */
+    if (end - s >= 2 && s[0] < 0x80 && s[1] < 0x80 && s[0] >= 8) {
+        f->num = s[0] >> 3;
+        f->wt = s[0] & 7;
+        if (f->wt == WT_VARINT) {
+            f->v = s[1];
+            *p = s + 2;
+            return 1;
+        }
+        if (f->wt == WT_LEN) {
+            if (s[1] > end - s - 2)
+                return -1;
+            f->data = s + 2;
+            f->len = s[1];
+            *p = s + 2 + s[1];
+            return 1;
+        }
+    }
+    if (end - s >= 12 && s[0] >= 8 && s[0] < 0x80 &&
+        ((s[0] & 7) == WT_VARINT || (s[0] & 7) == WT_LEN)) {
+        const uint8_t *q = s + 2;
+        uint64_t v = s[1];
+        if (v >= 0x80) {
+            v &= 0x7f;
+            for (unsigned shift = 7;; shift += 7) {
+                uint8_t c = *q++;
+                v |= (uint64_t)(c & 0x7f) << shift;
+                if (c < 0x80)
+                    break;
+                if (shift == 63)
+                    return -1;
+            }
+        }
+        f->num = s[0] >> 3;
+        f->wt = s[0] & 7;
+        if (f->wt == WT_VARINT) {
+            f->v = v;
+            *p = q;
+            return 1;
+        }
+        if (v > (uint64_t)(end - q))
+            return -1;
+        f->data = q;
+        f->len = (size_t)v;
+        *p = q + v;
+        return 1;
+    }
     if (*p >= end)
         return 0;
     if (fx_uvarint(p, end, &tag) < 0 || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
@@ -66,8 +121,14 @@ static inline int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
 /* Number of varints in a packed payload (bytes that end a varint). */
 static size_t count_varints(const uint8_t *p, size_t n)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t c = 0, i = 0;
+    /* 8 bytes a step: the sum of their top bits is the bytes that go on. */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        c += 8 - (size_t)((((w >> 7) & 0x0101010101010101ULL) * 0x0101010101010101ULL) >> 56);
+    }
+    for (; i < n; i++)
         c += p[i] < 0x80;
     return c;
 }
@@ -76,6 +137,30 @@ static size_t count_varints(const uint8_t *p, size_t n)
 static size_t scalar_count(const field_t *f)
 {
     return f->wt == WT_LEN ? count_varints(f->data, f->len) : 1;
+}
+
+/* read_scalars for a packed payload, with the 1- and 2-byte varints that
+ * location ids and small values are read without a loop. Same result. */
+static inline int read_packed_fast(const uint8_t *p, const uint8_t *end, uint64_t *out, size_t *n,
+                                   size_t cap)
+{
+    size_t k = *n;
+    while (p < end) {
+        if (k >= cap)
+            return -1;
+        uint64_t b = p[0];
+        if (b < 0x80) {
+            out[k++] = b;
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) {
+            out[k++] = (b & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else if (fx_uvarint(&p, end, &out[k++]) < 0) {
+            return -1;
+        }
+    }
+    *n = k;
+    return 0;
 }
 
 /* Appends the elements of one occurrence of a repeated varint field. */
@@ -89,13 +174,7 @@ static int read_scalars(const field_t *f, uint64_t *out, size_t *n, size_t cap)
     }
     if (f->wt != WT_LEN)
         return -1;
-    const uint8_t *p = f->data, *end = f->data + f->len;
-    while (p < end) {
-        if (*n >= cap || fx_uvarint(&p, end, &out[*n]) < 0)
-            return -1;
-        (*n)++;
-    }
-    return 0;
+    return read_packed_fast(f->data, f->data + f->len, out, n, cap);
 }
 
 #define WANT(f, t) ((f)->wt == (t))
@@ -134,7 +213,8 @@ static int decode_label(const uint8_t *p, size_t n, fx_pprof_label_t *l)
     return r;
 }
 
-static int decode_sample(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_sample_t *s)
+static int decode_sample_slow(const uint8_t *data, size_t n, fx_arena_t *a,
+                              fx_pprof_sample_t *s)
 {
     const uint8_t *p = data, *end = data + n;
     size_t nlocs = 0, nvals = 0, nlabels = 0;
@@ -177,7 +257,68 @@ static int decode_sample(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_
     return r;
 }
 
+/* A location's line: function_id and line. */
+static int decode_line(const uint8_t *q, size_t n, fx_pprof_line_t *line)
+{
+    const uint8_t *qend = q + n;
+    field_t g;
+    int r;
+    line->function_id = 0;
+    line->line = 0;
+    while ((r = next_field(&q, qend, &g)) > 0) {
+        if (g.num == 1 && WANT(&g, WT_VARINT))
+            line->function_id = g.v;
+        else if (g.num == 2 && WANT(&g, WT_VARINT))
+            line->line = (int64_t)g.v;
+    }
+    return r;
+}
+
+/* Locations have few lines (one per inlined frame): one pass with the
+ * lines on the stack, then one arena allocation of the exact size; the
+ * two-pass decode_location below takes the rare location with more. */
+enum { LINES_ON_STACK = 16 };
+
+static int decode_location_slow(const uint8_t *data, size_t n, fx_arena_t *a,
+                                fx_pprof_location_t *l);
+
 static int decode_location(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_location_t *l)
+{
+    const uint8_t *p = data, *end = data + n;
+    fx_pprof_line_t lines[LINES_ON_STACK];
+    size_t i = 0;
+    field_t f;
+    int r;
+
+    memset(l, 0, sizeof *l);
+    while ((r = next_field(&p, end, &f)) > 0) {
+        if (f.num == 4 && WANT(&f, WT_LEN)) {
+            if (i == LINES_ON_STACK)
+                return decode_location_slow(data, n, a, l);
+            if (decode_line(f.data, f.len, &lines[i++]) < 0)
+                return -1;
+        } else if (f.wt == WT_VARINT) {
+            switch (f.num) {
+            case 1: l->id = f.v; break;
+            case 2: l->mapping_id = f.v; break;
+            case 3: l->address = f.v; break;
+            case 5: l->is_folded = f.v != 0; break;
+            }
+        }
+    }
+    if (r < 0)
+        return -1;
+    if (i) {
+        fx_pprof_line_t *copy = fx_arena_alloc(a, i * sizeof *copy);
+        memcpy(copy, lines, i * sizeof *copy);
+        l->lines = copy;
+    }
+    l->nlines = (uint32_t)i;
+    return r;
+}
+
+static int decode_location_slow(const uint8_t *data, size_t n, fx_arena_t *a,
+                                fx_pprof_location_t *l)
 {
     const uint8_t *p = data, *end = data + n;
     size_t nlines = 0;
@@ -195,20 +336,8 @@ static int decode_location(const uint8_t *data, size_t n, fx_arena_t *a, fx_ppro
     p = data;
     while ((r = next_field(&p, end, &f)) > 0) {
         if (f.num == 4 && WANT(&f, WT_LEN)) {
-            const uint8_t *q = f.data, *qend = f.data + f.len;
-            field_t g;
-            int r2;
-            lines[i].function_id = 0;
-            lines[i].line = 0;
-            while ((r2 = next_field(&q, qend, &g)) > 0) {
-                if (g.num == 1 && WANT(&g, WT_VARINT))
-                    lines[i].function_id = g.v;
-                else if (g.num == 2 && WANT(&g, WT_VARINT))
-                    lines[i].line = (int64_t)g.v;
-            }
-            if (r2 < 0)
+            if (decode_line(f.data, f.len, &lines[i++]) < 0)
                 return -1;
-            i++;
         } else if (f.wt == WT_VARINT) {
             switch (f.num) {
             case 1: l->id = f.v; break;
@@ -268,8 +397,92 @@ static int decode_mapping(const uint8_t *p, size_t n, fx_pprof_mapping_t *m)
     return r;
 }
 
-int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
-                    fx_err_t *err)
+/* Growable per-sample memory of fx_pprof_decode_each: one sample at a time. */
+typedef struct scratch {
+    uint64_t *locs, *vals;
+    fx_pprof_label_t *labels;
+    size_t cap; /* of each array; a sample of n bytes has at most n of anything */
+} scratch_t;
+
+/* One pass over a sample into scratch (decode_sample's structure checks).
+ * The usual packed fields 1 and 2 are read without next_field. */
+static int decode_sample_scratch(const uint8_t *data, size_t n, scratch_t *sc, fx_pprof_sample_t *s)
+{
+    const uint8_t *p = data, *end = data + n;
+    size_t il = 0, iv = 0, ib = 0;
+    field_t f;
+    int r;
+
+    if (n + 1 > sc->cap) {
+        sc->cap = FX_MAX(n + 1, sc->cap * 2);
+        sc->locs = fx_realloc(sc->locs, sc->cap * sizeof *sc->locs);
+        sc->vals = fx_realloc(sc->vals, sc->cap * sizeof *sc->vals);
+        sc->labels = fx_realloc(sc->labels, sc->cap * sizeof *sc->labels);
+    }
+    for (;;) {
+        /* tag 0x0a / 0x12: field 1 / 2, packed, with a 1- or 2-byte length */
+        if (end - p >= 3 && (p[0] == 0x0a || p[0] == 0x12) && (p[1] < 0x80 || p[2] < 0x80)) {
+            size_t n2 = p[1] < 0x80 ? p[1] : (size_t)(p[1] & 0x7f) | (size_t)p[2] << 7;
+            const uint8_t *q = p + (p[1] < 0x80 ? 2 : 3);
+            int locs = p[0] == 0x0a;
+            if (n2 > (size_t)(end - q) ||
+                read_packed_fast(q, q + n2, locs ? sc->locs : sc->vals, locs ? &il : &iv,
+                                 sc->cap) < 0)
+                return -1;
+            p = q + n2;
+            continue;
+        }
+        if ((r = next_field(&p, end, &f)) <= 0)
+            break;
+        if (f.num == 1) {
+            if (read_scalars(&f, sc->locs, &il, sc->cap) < 0)
+                return -1;
+        } else if (f.num == 2) {
+            if (read_scalars(&f, sc->vals, &iv, sc->cap) < 0)
+                return -1;
+        } else if (f.num == 3 && WANT(&f, WT_LEN)) {
+            if (decode_label(f.data, f.len, &sc->labels[ib++]) < 0)
+                return -1;
+        }
+    }
+    s->locs = sc->locs;
+    s->values = (const int64_t *)sc->vals;
+    s->labels = sc->labels;
+    s->nlocs = (uint32_t)il;
+    s->nvalues = (uint32_t)iv;
+    s->nlabels = (uint32_t)ib;
+    return r;
+}
+
+/* A sample of under SAMPLE_ON_STACK bytes (nearly all: a frame costs 1-2
+ * bytes) is read in one pass into stack memory, then copied into the arena
+ * at its exact size; a longer one is counted first (decode_sample_slow). */
+enum { SAMPLE_ON_STACK = 256 };
+
+static int decode_sample(const uint8_t *data, size_t n, fx_arena_t *a, fx_pprof_sample_t *s)
+{
+    uint64_t locs[SAMPLE_ON_STACK], vals[SAMPLE_ON_STACK];
+    fx_pprof_label_t labels[SAMPLE_ON_STACK];
+    scratch_t sc = {locs, vals, labels, SAMPLE_ON_STACK};
+    fx_pprof_sample_t t;
+
+    if (n >= SAMPLE_ON_STACK)
+        return decode_sample_slow(data, n, a, s);
+    if (decode_sample_scratch(data, n, &sc, &t) < 0)
+        return -1;
+    *s = t;
+    s->locs = t.nlocs ? memcpy(fx_arena_alloc(a, t.nlocs * 8), locs, t.nlocs * 8) : NULL;
+    s->values = t.nvalues ? memcpy(fx_arena_alloc(a, t.nvalues * 8), vals, t.nvalues * 8) : NULL;
+    s->labels = t.nlabels ? memcpy(fx_arena_alloc(a, t.nlabels * sizeof *labels), labels,
+                                   t.nlabels * sizeof *labels)
+                          : NULL;
+    return 0;
+}
+
+/* fx_pprof_decode, or with lazy set everything but the samples (counted,
+ * not decoded: out->samples stays NULL). */
+static int decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out, int lazy,
+                  fx_err_t *err)
 {
     const uint8_t *p = data, *end = data + len;
     field_t f;
@@ -292,7 +505,7 @@ int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof
         return fx_err_set(err, FX_EINVAL, "profile is not a valid pprof protobuf message");
 
     out->sample_types = fx_arena_alloc(arena, out->nsample_types * sizeof *out->sample_types);
-    out->samples = fx_arena_alloc(arena, out->nsamples * sizeof *out->samples);
+    out->samples = lazy ? NULL : fx_arena_alloc(arena, out->nsamples * sizeof *out->samples);
     out->mappings = fx_arena_alloc(arena, out->nmappings * sizeof *out->mappings);
     out->locations = fx_arena_alloc(arena, out->nlocations * sizeof *out->locations);
     out->functions = fx_arena_alloc(arena, out->nfunctions * sizeof *out->functions);
@@ -310,7 +523,8 @@ int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof
                 bad = 1, what = "sample_type";
             break;
         case 2:
-            if (WANT(&f, WT_LEN) && decode_sample(f.data, f.len, arena, &out->samples[is++]) < 0)
+            if (!lazy && WANT(&f, WT_LEN) &&
+                decode_sample(f.data, f.len, arena, &out->samples[is++]) < 0)
                 bad = 1, what = "sample";
             break;
         case 3:
@@ -354,6 +568,58 @@ int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof
             return fx_err_set(err, FX_EINVAL, "profile has a malformed %s message", what);
     }
     return fx_pprof_index(out, err);
+}
+
+int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
+                    fx_err_t *err)
+{
+    return decode(data, len, arena, out, 0, err);
+}
+
+int fx_pprof_decode_each(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
+                         fx_pprof_sample_fn fn, void *ctx, fx_err_t *err)
+{
+    const uint8_t *p = data, *end = data + len;
+    scratch_t sc = {NULL, NULL, NULL, 0};
+    size_t i = 0;
+    field_t f;
+    int rc, r;
+
+    if ((rc = decode(data, len, arena, out, 1, err)) < 0)
+        return rc;
+    while ((r = next_field(&p, end, &f)) > 0) {
+        fx_pprof_sample_t s;
+        if (f.num != 2 || !WANT(&f, WT_LEN))
+            continue;
+        if (decode_sample_scratch(f.data, f.len, &sc, &s) < 0) {
+            rc = fx_err_set(err, FX_EINVAL, "profile has a malformed sample message");
+            break;
+        }
+        if ((rc = fn(ctx, out, i++, &s, err)) != FX_OK)
+            break;
+    }
+    free(sc.locs);
+    free(sc.vals);
+    free(sc.labels);
+    return rc;
+}
+
+int fx_pprof_decode_samples(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *p,
+                            fx_err_t *err)
+{
+    const uint8_t *q = data, *end = data + len;
+    size_t is = 0;
+    field_t f;
+    int r;
+
+    p->samples = fx_arena_alloc(arena, p->nsamples * sizeof *p->samples);
+    while ((r = next_field(&q, end, &f)) > 0)
+        if (f.num == 2 && WANT(&f, WT_LEN) &&
+            (is >= p->nsamples || decode_sample(f.data, f.len, arena, &p->samples[is++]) < 0))
+            return fx_err_set(err, FX_EINVAL, "profile has a malformed sample message");
+    if (r < 0 || is != p->nsamples)
+        return fx_err_set(err, FX_EINVAL, "profile is not a valid pprof protobuf message");
+    return FX_OK;
 }
 
 int64_t fx__pprof_idmap_find_sparse(const fx_pprof_idmap_t *m, uint64_t id)

@@ -5,8 +5,10 @@
  *
  * Why not protobuf-c: its unpack mallocs once per message (one per sample,
  * location, line, function...), which makes it the ingest bottleneck. This
- * decoder makes two passes over the bytes, sizes every array exactly, takes
- * all memory from one arena, and leaves strings pointing into the input.
+ * decoder makes two passes over the top-level fields, reads each message
+ * once (a sample or location onto the stack first), sizes every array
+ * exactly, takes all memory from one arena, and leaves strings pointing
+ * into the input.
  *
  * Ownership: fx_pprof_decode fills *out with pointers into `data` (strings)
  * and into `arena` (everything else). Both must outlive *out; nothing in
@@ -92,6 +94,25 @@ typedef struct fx_pprof {
 int fx_pprof_decode(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
                     fx_err_t *err);
 void fx_pprof_free(fx_pprof_t *p);
+
+/* Called by fx_pprof_decode_each with sample i. *s and what it points to are
+ * scratch memory, valid until fn returns (fn may edit them). Returns FX_OK to
+ * go on; anything else stops the walk and is returned. */
+typedef int (*fx_pprof_sample_fn)(void *ctx, const fx_pprof_t *p, size_t i, fx_pprof_sample_t *s,
+                                  fx_err_t *err);
+/* Like fx_pprof_decode, except that the samples are not kept: out gets
+ * everything else (nsamples is their count, samples is NULL), then each
+ * sample is decoded in turn and given to fn. Same ownership and structure
+ * checks as fx_pprof_decode (a malformed message is FX_EINVAL, though the
+ * first one reported may differ). For a reader that needs each sample once:
+ * no arena memory per sample, one pass over each. Call fx_pprof_free after. */
+int fx_pprof_decode_each(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *out,
+                         fx_pprof_sample_fn fn, void *ctx, fx_err_t *err);
+/* Then, if the samples are wanted after all: decodes them into p->samples
+ * (arena), leaving the rest of p (which may have been edited) as it is.
+ * data and len must be what fx_pprof_decode_each read into p. */
+int fx_pprof_decode_samples(const uint8_t *data, size_t len, fx_arena_t *arena, fx_pprof_t *p,
+                            fx_err_t *err);
 
 /* Builds the id -> index maps (fx_pprof_decode does it; call again after
  * editing the tables). Fails with FX_EINVAL on a zero or duplicate id. */

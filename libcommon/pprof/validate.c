@@ -96,51 +96,49 @@ static int check_symbols(fx_pprof_t *p, fx_err_t *err)
     return FX_OK;
 }
 
-static int check_samples(fx_pprof_t *p, const fx_pprof_limits_t *lim, int *repaired, fx_err_t *err)
+/* Sample i's rules; a too deep stack is cut (in *s) and marks *repaired. */
+int fx_pprof_validate_sample(const fx_pprof_t *p, const fx_pprof_limits_t *lim, size_t i,
+                             fx_pprof_sample_t *s, int *repaired, fx_err_t *err)
 {
-    if (lim->max_samples && p->nsamples > lim->max_samples)
+    if (s->nvalues != p->nsample_types)
         return fx_err_set(err, FX_EINVAL,
-                          "profile has %zu samples, over the limit of %zu (max_profile_stacktrace_samples)",
-                          p->nsamples, lim->max_samples);
-    for (size_t i = 0; i < p->nsamples; i++) {
-        fx_pprof_sample_t *s = &p->samples[i];
-        if (s->nvalues != p->nsample_types)
-            return fx_err_set(err, FX_EINVAL,
-                              "profile sample %zu has %u values but the profile has %zu sample types",
-                              i, s->nvalues, p->nsample_types);
-        if (lim->max_sample_labels && s->nlabels > lim->max_sample_labels)
-            return fx_err_set(err, FX_EINVAL,
-                              "profile sample %zu has %u labels, over the limit of %zu "
-                              "(max_profile_stacktrace_sample_labels)",
-                              i, s->nlabels, lim->max_sample_labels);
-        for (uint32_t j = 0; j < s->nlabels; j++) {
-            CHECK_STR(s->labels[j].key, "sample label key");
-            CHECK_STR(s->labels[j].str, "sample label value");
-            CHECK_STR(s->labels[j].num_unit, "sample label unit");
-        }
-        for (uint32_t j = 0; j < s->nlocs; j++)
-            if (!fx_pprof_location(p, s->locs[j]))
-                return fx_err_set(err, FX_EINVAL, "profile sample %zu refers to unknown location %llu",
-                                  i, (unsigned long long)s->locs[j]);
-        if (lim->max_depth && s->nlocs > lim->max_depth) {
-            /* Leaf first: dropping the first frames keeps the root side. */
-            s->locs += s->nlocs - lim->max_depth;
-            s->nlocs = (uint32_t)lim->max_depth;
-            *repaired = 1;
-        }
+                          "profile sample %zu has %u values but the profile has %zu sample types",
+                          i, s->nvalues, p->nsample_types);
+    if (lim->max_sample_labels && s->nlabels > lim->max_sample_labels)
+        return fx_err_set(err, FX_EINVAL,
+                          "profile sample %zu has %u labels, over the limit of %zu "
+                          "(max_profile_stacktrace_sample_labels)",
+                          i, s->nlabels, lim->max_sample_labels);
+    for (uint32_t j = 0; j < s->nlabels; j++) {
+        CHECK_STR(s->labels[j].key, "sample label key");
+        CHECK_STR(s->labels[j].str, "sample label value");
+        CHECK_STR(s->labels[j].num_unit, "sample label unit");
+    }
+    /* Ids 1..n (the usual case) need only a range check per frame. */
+    uint32_t j = 0;
+    if (p->loc_index.dense) {
+        uint64_t n = p->nlocations;
+        while (j < s->nlocs && s->locs[j] - 1 < n)
+            j++;
+    } else {
+        while (j < s->nlocs && fx_pprof_location(p, s->locs[j]))
+            j++;
+    }
+    if (j < s->nlocs)
+        return fx_err_set(err, FX_EINVAL, "profile sample %zu refers to unknown location %llu", i,
+                          (unsigned long long)s->locs[j]);
+    if (lim->max_depth && s->nlocs > lim->max_depth) {
+        /* Leaf first: dropping the first frames keeps the root side. */
+        s->locs += s->nlocs - lim->max_depth;
+        s->nlocs = (uint32_t)lim->max_depth;
+        *repaired = 1;
     }
     return FX_OK;
 }
 
-int fx_pprof_validate(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns, int *repaired,
+static int check_time(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns, int *repaired,
                       fx_err_t *err)
 {
-    int rc;
-    *repaired = 0;
-    if ((rc = check_strings(p, lim, repaired, err)) < 0 ||
-        (rc = check_sample_types(p, err)) < 0 || (rc = check_symbols(p, err)) < 0 ||
-        (rc = check_samples(p, lim, repaired, err)) < 0)
-        return rc;
     if (p->time_nanos == 0) {
         p->time_nanos = now_ns;
         *repaired = 1;
@@ -158,4 +156,40 @@ int fx_pprof_validate(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_n
                           (long long)(lim->reject_newer_than_ns / 1000000000));
     }
     return FX_OK;
+}
+
+static int check_sample_count(const fx_pprof_t *p, const fx_pprof_limits_t *lim, fx_err_t *err)
+{
+    if (lim->max_samples && p->nsamples > lim->max_samples)
+        return fx_err_set(err, FX_EINVAL,
+                          "profile has %zu samples, over the limit of %zu (max_profile_stacktrace_samples)",
+                          p->nsamples, lim->max_samples);
+    return FX_OK;
+}
+
+int fx_pprof_validate(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns, int *repaired,
+                      fx_err_t *err)
+{
+    int rc;
+    *repaired = 0;
+    if ((rc = check_strings(p, lim, repaired, err)) < 0 ||
+        (rc = check_sample_types(p, err)) < 0 || (rc = check_symbols(p, err)) < 0 ||
+        (rc = check_sample_count(p, lim, err)) < 0)
+        return rc;
+    for (size_t i = 0; i < p->nsamples; i++)
+        if ((rc = fx_pprof_validate_sample(p, lim, i, &p->samples[i], repaired, err)) < 0)
+            return rc;
+    return check_time(p, lim, now_ns, repaired, err);
+}
+
+int fx_pprof_validate_tables(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns,
+                             int *repaired, fx_err_t *err)
+{
+    int rc;
+    *repaired = 0;
+    if ((rc = check_strings(p, lim, repaired, err)) < 0 ||
+        (rc = check_sample_types(p, err)) < 0 || (rc = check_symbols(p, err)) < 0 ||
+        (rc = check_sample_count(p, lim, err)) < 0)
+        return rc;
+    return check_time(p, lim, now_ns, repaired, err);
 }

@@ -26,4 +26,17 @@ typedef struct fx_pprof_limits {
 int fx_pprof_validate(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns, int *repaired,
                       fx_err_t *err);
 
+/* fx_pprof_validate in two parts, for a profile read with
+ * fx_pprof_decode_each: fx_pprof_validate_sample checks (and may repair)
+ * one sample against p's tables (decoded, not yet validated);
+ * fx_pprof_validate_tables makes every other check and repair, in
+ * fx_pprof_validate's order. A profile whose samples all pass the first
+ * unrepaired gets from the second exactly fx_pprof_validate's verdict,
+ * message and repairs. Each sets *repaired to 1 on a repair; only
+ * fx_pprof_validate_tables resets it to 0 first. */
+int fx_pprof_validate_sample(const fx_pprof_t *p, const fx_pprof_limits_t *lim, size_t i,
+                             fx_pprof_sample_t *s, int *repaired, fx_err_t *err);
+int fx_pprof_validate_tables(fx_pprof_t *p, const fx_pprof_limits_t *lim, int64_t now_ns,
+                             int *repaired, fx_err_t *err);
+
 #endif

@@ -522,14 +522,20 @@ static int check_profile(const fx_pprof_t *p, uint32_t *locidx, fx_err_t *err)
         if (s->nvalues != p->nsample_types)
             return fx_err_set(err, FX_EINVAL, "sample %zu has %u values for %zu sample types", i,
                               s->nvalues, p->nsample_types);
-        for (uint32_t j = 0; j < s->nlocs; j++) {
-            int64_t li = fx_pprof_idmap_find(&p->loc_index, s->locs[j], p->nlocations);
-            if (li < 0)
-                return fx_err_set(err, FX_EINVAL, "sample %zu references location id %llu, "
-                                  "which the profile does not define", i,
-                                  (unsigned long long)s->locs[j]);
-            locidx[k++] = (uint32_t)li;
+        uint32_t j = 0;
+        if (p->loc_index.dense) { /* ids 1..n: a range check per frame */
+            for (uint64_t n = p->nlocations; j < s->nlocs && s->locs[j] - 1 < n; j++)
+                locidx[k++] = (uint32_t)(s->locs[j] - 1);
+        } else {
+            for (int64_t li; j < s->nlocs &&
+                             (li = fx_pprof_idmap_find(&p->loc_index, s->locs[j], p->nlocations)) >= 0;
+                 j++)
+                locidx[k++] = (uint32_t)li;
         }
+        if (j < s->nlocs)
+            return fx_err_set(err, FX_EINVAL, "sample %zu references location id %llu, "
+                              "which the profile does not define", i,
+                              (unsigned long long)s->locs[j]);
     }
     for (size_t i = 0; i < p->nlocations; i++)
         for (uint32_t j = 0; j < p->locations[i].nlines; j++)
@@ -661,18 +667,23 @@ static size_t sample_spans(const fx_pprof_t *p, fx_arena_t *a, uint32_t **idx, u
 {
     size_t n = 0;
     int64_t seen[2] = {-1, -1}; /* string indices known to name a span label */
+    int64_t other = -1;         /* the last one known not to (Go heap: "bytes") */
     *idx = NULL;
     *ids = NULL;
     for (size_t i = 0; i < p->nsamples; i++) {
         const fx_pprof_sample_t *sm = &p->samples[i];
         for (uint32_t k = 0; k < sm->nlabels; k++) {
             const fx_pprof_label_t *l = &sm->labels[k];
+            if (l->key == other)
+                continue;
             if (l->key != seen[0] && l->key != seen[1]) {
                 int which = fx_pprof_str_eq(p, l->key, "span_id")      ? 0
                             : fx_pprof_str_eq(p, l->key, "profile_id") ? 1
                                                                        : -1;
-                if (which < 0)
+                if (which < 0) {
+                    other = l->key;
                     continue;
+                }
                 seen[which] = l->key;
             }
             fx_slice_t v = fx_pprof_str(p, l->str);

@@ -32,13 +32,24 @@ extern const fx_module_t fx_distributor_module;
 typedef struct dist_profile {
     fx_labels_t labels;        /* as pushed (validated later, per split series) */
     fx_pprof_t pprof;
-    const uint8_t *plain;      /* uncompressed pprof bytes (arena or request) */
+    const uint8_t *plain;      /* uncompressed pprof bytes (owned, arena or request) */
     size_t plain_len;
+    uint8_t *owned;            /* plain when it was gunzipped here (malloc) */
+    /* 1: pprof.samples was not kept (NULL). Every sample passed its
+     * validation rules unrepaired and none has a splitting label, so unless
+     * the rest of the profile needs a repair the bytes go on as received. */
+    int lazy;
 } dist_profile_t;
 
-/* Decodes raw (gzipped or plain) into p, within the tenant's size limit. */
+/* Decodes raw (gzipped or plain) into p, within the tenant's size limit.
+ * Most profiles are only sent on as received: their samples are checked one
+ * at a time and not kept (p->lazy); the others are decoded fully. The caller
+ * frees p with dist_profile_free after dist_push. */
 int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, fx_arena_t *a,
                 dist_profile_t *p, fx_err_t *err);
+/* Frees what dist_decode allocated outside the arena (it does so itself on
+ * failure). p may be all zeroes. */
+void dist_profile_free(dist_profile_t *p);
 
 /* Runs the pipeline over n decoded profiles of one request: rate limit,
  * validation, splitting, label checks, then the quorum write. */

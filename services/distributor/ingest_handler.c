@@ -95,7 +95,7 @@ static void ingest(fx_http_req_t *req, void *ctx)
     if (rc == FX_OK)
         rc = dist_push(d, req->tenant, &p, 1, req->arena, &err);
 out:
-    fx_pprof_free(&p.pprof);
+    dist_profile_free(&p);
     fx_pprof_builder_free(&builder);
     if (rc < 0) {
         fx_log_debug("ingest rejected", "tenant=%s err=%s", fx_q(req->tenant), fx_q(err.msg));

@@ -14,8 +14,29 @@
 #include "write.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+static fx_pprof_limits_t pprof_limits(const fx_limits_t *lim)
+{
+    return (fx_pprof_limits_t){
+        (size_t)lim->max_profile_stacktrace_samples, (size_t)lim->max_profile_stacktrace_sample_labels,
+        (size_t)lim->max_profile_stacktrace_depth,   (size_t)lim->max_profile_symbol_value_length,
+        lim->reject_older_than_ns,                   lim->reject_newer_than_ns,
+    };
+}
+
+/* fx_pprof_decode_each's callback: FX_OK while the profile can still go on
+ * as received; anything else sends dist_decode to the full decode. */
+static int sample_as_received(void *ctx, const fx_pprof_t *p, size_t i, fx_pprof_sample_t *s,
+                              fx_err_t *err)
+{
+    int repaired = 0, rc = fx_pprof_validate_sample(p, ctx, i, s, &repaired, err);
+    if (rc < 0)
+        return rc;
+    return repaired || split_sample_splits(p, s) ? 1 : FX_OK;
+}
 
 int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, fx_arena_t *a,
                 dist_profile_t *p, fx_err_t *err)
@@ -34,14 +55,13 @@ int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, f
             return fx_err_set(err, FX_EINVAL,
                               "profile is larger than %zu bytes uncompressed (max_profile_size_bytes)",
                               max);
-        if (rc < 0)
+        if (rc < 0) {
+            fx_buf_free(&plain);
             return fx_err_prefix(err, "profile");
-        /* Move it into the arena so it lives as long as the request. */
-        uint8_t *copy = fx_arena_alloc(a, plain.len + 1);
-        memcpy(copy, plain.data, plain.len);
-        p->plain = copy;
+        }
+        /* Kept (not copied) until dist_profile_free. */
+        p->plain = p->owned = plain.data;
         p->plain_len = plain.len;
-        fx_buf_free(&plain);
     } else {
         if (len > max)
             return fx_err_set(err, FX_EINVAL,
@@ -49,7 +69,27 @@ int dist_decode(dist_t *d, const char *tenant, const uint8_t *raw, size_t len, f
         p->plain = raw;
         p->plain_len = len;
     }
-    return fx_pprof_decode(p->plain, p->plain_len, a, &p->pprof, err);
+    /* The usual case first: valid, nothing to repair or split. Anything else
+     * (including an invalid profile, so that the error is the one the full
+     * validation gives) takes the full decode. */
+    fx_pprof_limits_t plim = pprof_limits(lim);
+    fx_err_t scan_err = {0};
+    if (fx_pprof_decode_each(p->plain, p->plain_len, a, &p->pprof, sample_as_received, &plim,
+                             &scan_err) == FX_OK) {
+        p->lazy = 1;
+        return FX_OK;
+    }
+    fx_pprof_free(&p->pprof);
+    if ((rc = fx_pprof_decode(p->plain, p->plain_len, a, &p->pprof, err)) < 0)
+        dist_profile_free(p);
+    return rc;
+}
+
+void dist_profile_free(dist_profile_t *p)
+{
+    fx_pprof_free(&p->pprof);
+    free(p->owned);
+    p->owned = NULL;
 }
 
 /* Pyroscope's default ingestion relabeling (reference §7) plus the
@@ -145,11 +185,7 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
                           lim->ingestion_rate_mb, lim->ingestion_burst_size_mb, tenant, total_bytes);
     }
 
-    fx_pprof_limits_t plim = {
-        (size_t)lim->max_profile_stacktrace_samples, (size_t)lim->max_profile_stacktrace_sample_labels,
-        (size_t)lim->max_profile_stacktrace_depth,   (size_t)lim->max_profile_symbol_value_length,
-        lim->reject_older_than_ns,                   lim->reject_newer_than_ns,
-    };
+    fx_pprof_limits_t plim = pprof_limits(lim);
     fx_label_limits_t llim = {(size_t)lim->max_label_names_per_series,
                               (size_t)lim->max_label_name_length,
                               (size_t)lim->max_label_value_length, lim->disable_label_sanitization};
@@ -159,12 +195,31 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
     for (size_t i = 0; i < n; i++) {
         dist_profile_t *p = &profiles[i];
         int repaired = 0, whole;
-        split_group_t *groups;
+        split_group_t *groups, one;
         size_t ngroups;
-        if ((rc = fx_pprof_validate(&p->pprof, &plim, now, &repaired, err)) < 0)
+        if (p->lazy) {
+            /* The samples passed in dist_decode; the rest is checked here. */
+            if ((rc = fx_pprof_validate_tables(&p->pprof, &plim, now, &repaired, err)) < 0)
+                goto out;
+            /* A repair means re-encoding, which needs the samples. */
+            if (repaired) {
+                if ((rc = fx_pprof_decode_samples(p->plain, p->plain_len, a, &p->pprof, err)) < 0)
+                    goto out;
+                p->lazy = 0;
+            }
+        } else if ((rc = fx_pprof_validate(&p->pprof, &plim, now, &repaired, err)) < 0) {
             goto out;
+        }
         fx_labels_t base = series_labels(&p->labels, a);
-        split_by_sample_labels(&p->pprof, &base, a, &groups, &ngroups, &whole);
+        if (p->lazy) {
+            /* No sample has a splitting label: one series, all samples. */
+            one = (split_group_t){fx_labels_copy(a, &base, 4), NULL, p->pprof.nsamples};
+            groups = &one;
+            ngroups = 1;
+            whole = 1;
+        } else {
+            split_by_sample_labels(&p->pprof, &base, a, &groups, &ngroups, &whole);
+        }
         for (size_t g = 0; g < ngroups; g++) {
             fx_labels_t *l = &groups[g].labels;
             if ((rc = fx_labels_validate(l, &llim, a, err)) < 0)

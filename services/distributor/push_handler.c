@@ -40,7 +40,7 @@ static int push(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **
     *out = &resp->base;
 out:
     for (size_t i = 0; i < k; i++)
-        fx_pprof_free(&profiles[i].pprof);
+        dist_profile_free(&profiles[i]);
     return rc;
 }
 

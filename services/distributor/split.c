@@ -18,6 +18,14 @@ static int splits(const fx_pprof_t *p, const fx_pprof_label_t *l)
     return l->str != 0 && !is_link_label(p, l->key);
 }
 
+int split_sample_splits(const fx_pprof_t *p, const fx_pprof_sample_t *s)
+{
+    for (uint32_t i = 0; i < s->nlabels; i++)
+        if (splits(p, &s->labels[i]))
+            return 1;
+    return 0;
+}
+
 int split_keep_label(const fx_pprof_t *p, const fx_pprof_label_t *l, void *ctx)
 {
     (void)ctx;

@@ -25,6 +25,10 @@ typedef struct split_group {
 void split_by_sample_labels(const fx_pprof_t *p, const fx_labels_t *series, fx_arena_t *a,
                             split_group_t **groups, size_t *ngroups, int *whole);
 
+/* 1 if sample s of p has a label that splits (a string label other than
+ * span_id, trace_id and profile_id): then p is not sent whole. */
+int split_sample_splits(const fx_pprof_t *p, const fx_pprof_sample_t *s);
+
 /* Encoder label filter: keeps the labels that stay per sample (span/trace
  * ids and numeric labels), drops the ones the split moved to the series. */
 int split_keep_label(const fx_pprof_t *p, const fx_pprof_label_t *l, void *ctx);

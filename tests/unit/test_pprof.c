@@ -130,6 +130,83 @@ static void test_decode_matches_protobuf_c(void **state)
     }
 }
 
+typedef struct each_ctx {
+    const fx_pprof_t *full;
+    size_t seen, stop_at;
+} each_ctx_t;
+
+static int each_sample(void *arg, const fx_pprof_t *p, size_t i, fx_pprof_sample_t *s,
+                       fx_err_t *err)
+{
+    each_ctx_t *c = arg;
+    const fx_pprof_sample_t *f = &c->full->samples[i];
+    (void)err;
+    assert_int_equal(i, c->seen++);
+    assert_int_equal(p->nsamples, c->full->nsamples);
+    assert_null(p->samples);
+    assert_int_equal(s->nlocs, f->nlocs);
+    assert_int_equal(s->nvalues, f->nvalues);
+    assert_int_equal(s->nlabels, f->nlabels);
+    assert_memory_equal(s->locs, f->locs, s->nlocs * sizeof *s->locs);
+    assert_memory_equal(s->values, f->values, s->nvalues * sizeof *s->values);
+    if (s->nlabels)
+        assert_memory_equal(s->labels, f->labels, s->nlabels * sizeof *s->labels);
+    return i == c->stop_at ? 42 : FX_OK;
+}
+
+/* fx_pprof_decode_each hands over exactly fx_pprof_decode's samples, stops
+ * when told, and fx_pprof_decode_samples adds the samples afterwards. The
+ * split validation gives fx_pprof_validate's verdict. */
+static void test_decode_each(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < FX_ARRAY_LEN(fixtures); k++) {
+        fx_buf_t plain = FX_BUF_INIT;
+        fx_arena_t arena;
+        fx_pprof_t p, q;
+        fx_err_t err = {0};
+        int repaired = 0;
+        fx_pprof_limits_t lim = {16000, 100, 1000, 65535, 0, 0};
+
+        load_plain(fixtures[k], &plain);
+        fx_arena_init(&arena);
+        assert_int_equal(fx_pprof_decode(plain.data, plain.len, &arena, &p, &err), FX_OK);
+        assert_true(p.nsamples > 3);
+        each_ctx_t c = {&p, 0, 2};
+        assert_int_equal(fx_pprof_decode_each(plain.data, plain.len, &arena, &q, each_sample, &c,
+                                              &err), 42);
+        assert_int_equal(c.seen, 3);
+        fx_pprof_free(&q);
+
+        c = (each_ctx_t){&p, 0, SIZE_MAX};
+        assert_int_equal(fx_pprof_decode_each(plain.data, plain.len, &arena, &q, each_sample, &c,
+                                              &err), FX_OK);
+        assert_int_equal(c.seen, p.nsamples);
+        assert_int_equal(q.nlocations, p.nlocations);
+        assert_int_equal(q.nstrings, p.nstrings);
+        assert_int_equal(fx_pprof_validate_tables(&q, &lim, 1, &repaired, &err), FX_OK);
+        assert_int_equal(repaired, 0);
+        assert_int_equal(fx_pprof_decode_samples(plain.data, plain.len, &arena, &q, &err), FX_OK);
+        for (size_t i = 0; i < p.nsamples; i++) {
+            assert_int_equal(q.samples[i].nlocs, p.samples[i].nlocs);
+            assert_memory_equal(q.samples[i].locs, p.samples[i].locs, p.samples[i].nlocs * 8);
+            assert_int_equal(fx_pprof_validate_sample(&q, &lim, i, &q.samples[i], &repaired,
+                                                      &err), FX_OK);
+        }
+        /* A rule broken by the tables: the same message both ways. */
+        fx_err_t e1 = {0}, e2 = {0};
+        q.functions[0].id = 0;
+        p.functions[0].id = 0;
+        assert_int_equal(fx_pprof_validate_tables(&q, &lim, 1, &repaired, &e1), FX_EINVAL);
+        assert_int_equal(fx_pprof_validate(&p, &lim, 1, &repaired, &e2), FX_EINVAL);
+        assert_string_equal(e1.msg, e2.msg);
+        fx_pprof_free(&p);
+        fx_pprof_free(&q);
+        fx_arena_free(&arena);
+        fx_buf_free(&plain);
+    }
+}
+
 static void test_subset_encode_and_label_filter(void **state)
 {
     (void)state;
@@ -213,6 +290,33 @@ static void test_validate_rules(void **state)
     fx_pprof_limits_t none = {0};
     assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
     assert_non_null(strstr(err.msg, "values"));
+    p.samples[0].nvalues = (uint32_t)p.nsample_types;
+
+    /* Location ids out of range, with dense ids (a range check) and sparse
+     * ones (the id map): the first bad frame is named either way. */
+    assert_true(p.loc_index.dense);
+    uint64_t *locs = fx_arena_alloc(&arena, 3 * sizeof *locs);
+    locs[0] = 1;
+    locs[1] = p.nlocations + 1;
+    locs[2] = 0;
+    p.samples[0].locs = locs;
+    p.samples[0].nlocs = 3;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
+    char want[96];
+    snprintf(want, sizeof want, "sample 0 refers to unknown location %zu", p.nlocations + 1);
+    assert_non_null(strstr(err.msg, want));
+    locs[1] = 2;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
+    assert_non_null(strstr(err.msg, "sample 0 refers to unknown location 0"));
+    locs[2] = p.nlocations;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_OK);
+    p.locations[0].id = 1000000; /* now sparse: ids no longer 1..n */
+    assert_int_equal(fx_pprof_index(&p, &err), FX_OK);
+    assert_false(p.loc_index.dense);
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_EINVAL);
+    assert_non_null(strstr(err.msg, "sample 0 refers to unknown location 1"));
+    locs[0] = 1000000;
+    assert_int_equal(fx_pprof_validate(&p, &none, 1, &repaired, &err), FX_OK);
 
     fx_pprof_free(&p);
     fx_arena_free(&arena);
@@ -233,6 +337,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_matches_protobuf_c),
+        cmocka_unit_test(test_decode_each),
         cmocka_unit_test(test_subset_encode_and_label_filter),
         cmocka_unit_test(test_garbage_is_rejected),
         cmocka_unit_test(test_validate_rules),
