@@ -39,6 +39,9 @@ typedef struct dist_profile {
      * validation rules unrepaired and none has a splitting label, so unless
      * the rest of the profile needs a repair the bytes go on as received. */
     int lazy;
+    /* 1: p->pprof was changed after decoding (a sample_type_config), so it
+     * is re-encoded instead of forwarded as received. */
+    int changed;
 } dist_profile_t;
 
 /* Decodes raw (gzipped or plain) into p, within the tenant's size limit.

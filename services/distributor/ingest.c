@@ -306,7 +306,7 @@ static int64_t intern_string(fx_pprof_t *p, const char *s, fx_arena_t *a)
 }
 
 int ingest_apply_sample_type_config(fx_pprof_t *p, const char *json, size_t len, fx_arena_t *a,
-                                    fx_err_t *err)
+                                    int *changed, fx_err_t *err)
 {
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -329,10 +329,14 @@ int ingest_apply_sample_type_config(fx_pprof_t *p, const char *json, size_t len,
         }
         json_t *units = json_object_get(cfg, "units");
         json_t *display = json_object_get(cfg, "display-name");
-        if (json_is_string(units) && json_string_length(units))
+        if (json_is_string(units) && json_string_length(units)) {
             p->sample_types[i].unit = intern_string(p, json_string_value(units), a);
-        if (json_is_string(display) && json_string_length(display))
+            *changed = 1;
+        }
+        if (json_is_string(display) && json_string_length(display)) {
             p->sample_types[i].type = intern_string(p, json_string_value(display), a);
+            *changed = 1;
+        }
     }
 out:
     json_decref(root);

@@ -62,8 +62,9 @@ int ingest_text_to_pprof(const ingest_params_t *params, const char *body, size_t
 
 /* Applies a multipart `sample_type_config` JSON (sample type -> {units,
  * display-name, ...}) to p in place: display-name renames, units overrides
- * the unit. New strings are appended from a. */
+ * the unit. New strings are appended from a. *changed is set to 1 when a
+ * sample type was changed (p no longer matches its encoded bytes). */
 int ingest_apply_sample_type_config(fx_pprof_t *p, const char *json, size_t len, fx_arena_t *a,
-                                    fx_err_t *err);
+                                    int *changed, fx_err_t *err);
 
 #endif

@@ -26,7 +26,7 @@ static int from_pprof(dist_t *d, fx_http_req_t *req, const ingest_params_t *para
         return rc;
     if (type_config && type_config->len &&
         (rc = ingest_apply_sample_type_config(&p->pprof, (const char *)type_config->data,
-                                              type_config->len, req->arena, err)) < 0)
+                                              type_config->len, req->arena, &p->changed, err)) < 0)
         return rc;
     if (p->pprof.time_nanos == 0)
         p->pprof.time_nanos = params->from_ns;

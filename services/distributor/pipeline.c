@@ -201,8 +201,8 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
             /* The samples passed in dist_decode; the rest is checked here. */
             if ((rc = fx_pprof_validate_tables(&p->pprof, &plim, now, &repaired, err)) < 0)
                 goto out;
-            /* A repair means re-encoding, which needs the samples. */
-            if (repaired) {
+            /* A repair or a change means re-encoding, which needs the samples. */
+            if (repaired || p->changed) {
                 if ((rc = fx_pprof_decode_samples(p->plain, p->plain_len, a, &p->pprof, err)) < 0)
                     goto out;
                 p->lazy = 0;
@@ -229,7 +229,7 @@ int dist_push(dist_t *d, const char *tenant, dist_profile_t *profiles, size_t n,
             ingester__v1__series_profile__init(sp);
             sp->n_labels = l->len;
             sp->labels = to_pairs(l, a);
-            if (whole && !repaired) {
+            if (whole && !repaired && !p->changed) {
                 /* Nothing changed: forward the bytes as received (no re-encode). */
                 sp->pprof.data = (uint8_t *)p->plain;
                 sp->pprof.len = p->plain_len;

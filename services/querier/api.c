@@ -263,7 +263,8 @@ static int tree_bytes(const fx_tree_t *tree, int64_t max_nodes, fx_arena_t *a,
     int rc = fx_treebytes_write(tree, max_nodes, &b, err);
     if (rc == FX_OK) {
         out->data = fx_arena_alloc(a, b.len + 1);
-        memcpy(out->data, b.data, b.len);
+        if (b.len) /* an empty tree writes nothing: b.data is NULL */
+            memcpy(out->data, b.data, b.len);
         out->len = b.len;
     }
     fx_buf_free(&b);

@@ -104,6 +104,29 @@ class SingleNode(unittest.TestCase):
         self.assertEqual(self.f.query("LabelValues", {"name": "version", "matchers": [sel],
                                                       "start": START, "end": END})["names"], ["0.4.13"])
 
+    def test_multipart_sample_type_config_is_applied(self):
+        # Older SDKs send a sample_type_config part next to the profile; the
+        # renamed type and unit must be what is stored, not the pprof's own.
+        boundary = "fornaxboundary"
+        cfg = b'{"alloc_space":{"units":"bytes","display-name":"alloc_in_bytes"}}'
+        body = b"".join([
+            b"--%s\r\n" % boundary.encode(),
+            b'Content-Disposition: form-data; name="profile"; filename="profile.pprof"\r\n',
+            b"Content-Type: application/octet-stream\r\n\r\n",
+            fixture("pprof", "go-heap.pb.gz"), b"\r\n",
+            b"--%s\r\n" % boundary.encode(),
+            b'Content-Disposition: form-data; name="sample_type_config"; filename="sample_type_config.json"\r\n',
+            b"Content-Type: application/octet-stream\r\n\r\n",
+            cfg, b"\r\n--%s--\r\n" % boundary.encode()])
+        status, _, _ = self.f.ingest({"name": "fx-stc"}, body,
+                                     content_type="multipart/form-data; boundary=" + boundary)
+        self.assertEqual(status, 200)
+        types = self.types_of("fx-stc")
+        self.assertIn("alloc_in_bytes", types, types)
+        self.assertNotIn("alloc_space", types)
+        want = go_pprof_totals(os.path.join(FIXTURES, "pprof", "go-heap.pb.gz"))
+        self.assertEqual(self.total(types["alloc_in_bytes"], '{service_name="fx-stc"}'), want["alloc_space"])
+
     def test_raw_pprof_fixtures_match_go_tool_pprof(self):
         cases = {
             "go-cpu": {"process_cpu:samples:count:cpu:nanoseconds": "samples",

@@ -234,12 +234,18 @@ static void test_pprof_labels_and_type_config(void **state)
     assert_non_null(fx_labels_get(&l, "__session_id__"));
     assert_null(fx_labels_get(&l, "__hidden"));
     const char cfg[] = "{\"alloc_space\":{\"units\":\"bytes\",\"display-name\":\"alloc_bytes\"}}";
-    assert_int_equal(ingest_apply_sample_type_config(&p, cfg, sizeof cfg - 1, &a, &err), FX_OK);
+    int changed = 0;
+    assert_int_equal(ingest_apply_sample_type_config(&p, "{\"nope\":{\"units\":\"x\"}}", 22, &a,
+                                                     &changed, &err), FX_OK);
+    assert_int_equal(changed, 0); /* no such sample type: nothing to re-encode */
+    assert_int_equal(ingest_apply_sample_type_config(&p, cfg, sizeof cfg - 1, &a, &changed, &err),
+                     FX_OK);
+    assert_int_equal(changed, 1);
     int found = 0;
     for (size_t i = 0; i < p.nsample_types; i++)
         found |= fx_pprof_str_eq(&p, p.sample_types[i].type, "alloc_bytes");
     assert_true(found);
-    assert_int_equal(ingest_apply_sample_type_config(&p, "[1]", 3, &a, &err), FX_EINVAL);
+    assert_int_equal(ingest_apply_sample_type_config(&p, "[1]", 3, &a, &changed, &err), FX_EINVAL);
     fx_pprof_free(&p);
     fx_buf_free(&gz);
     fx_buf_free(&plain);
