@@ -10,7 +10,7 @@
  * that already has data catches up: a new ingester holds nothing it could
  * be behind on, and the data of the ranges it takes over stays on the
  * instances that have it. What: per tenant, profiles newer than this
- * head's newest minus -ingester.catch-up.margin of the series whose
+ * head's newest minus -ingester.catch-up-margin of the series whose
  * replication set includes this instance, peer by peer, skipping what a
  * finished peer already covered and any (time, id) the head already holds.
  * An append is atomic and re-appending a (series, time, id) replaces the
@@ -27,6 +27,7 @@
 #include "storage/handoff.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,9 @@
 struct ing_catchup {
     pthread_t thread;
     int running;
+    int needed;        /* the head had data at open (or a catch-up was pending) */
+    int64_t since_ns;  /* the window's start, fixed before any write arrives */
+    char marker[4200]; /* <data>/catchup/pending: the window of an unfinished catch-up */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
@@ -187,13 +191,76 @@ static int fetch(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage *
     return FX_OK;
 }
 
+/* The head's newest profile time; 0 (and *any = 0) when it is empty. */
+static int64_t head_newest(fx_head_t *h, int *any)
+{
+    fx_arena_t a;
+    char **names;
+    int64_t newest = 0;
+    *any = 0;
+    fx_arena_init(&a);
+    size_t n = fx_head_tenants(h, &a, &names);
+    for (size_t i = 0; i < n; i++) {
+        int64_t lo, hi;
+        if (fx_head_tenant_range(h, names[i], &lo, &hi) == FX_OK && (!*any || hi > newest)) {
+            newest = hi;
+            *any = 1;
+        }
+    }
+    fx_arena_free(&a);
+    return newest;
+}
+
+/* The window of an unfinished catch-up (a crash or stop during it), so the
+ * next run starts no later than that one did even though its appends moved
+ * the head's newest profile forward. */
+static int read_marker(const char *path, int64_t *since)
+{
+    FILE *f = fopen(path, "r");
+    long long v;
+    int ok = f && fscanf(f, "%lld", &v) == 1;
+    if (f)
+        fclose(f);
+    if (ok)
+        *since = v;
+    return ok;
+}
+
+static void write_marker(const char *path, int64_t since)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%lld\n", (long long)since) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        fx_log_warn("catch-up: could not record its window", "path=%s", fx_q(path));
+        if (f)
+            fclose(f);
+        return;
+    }
+    fclose(f);
+    if (rename(tmp, path) != 0)
+        fx_log_warn("catch-up: could not record its window", "path=%s", fx_q(path));
+}
+
 int ing_catchup_register(ing_t *ing, fx_err_t *err)
 {
-    int rc;
+    int rc, any;
+    struct ing_catchup *cu;
     pthread_once(&metrics_once, metrics_init);
-    ing->catchup = fx_calloc(1, sizeof *ing->catchup);
-    pthread_mutex_init(&ing->catchup->mu, NULL);
-    pthread_cond_init(&ing->catchup->cv, NULL);
+    cu = ing->catchup = fx_calloc(1, sizeof *ing->catchup);
+    pthread_mutex_init(&cu->mu, NULL);
+    pthread_cond_init(&cu->cv, NULL);
+    /* Before the servers start: live writes must not move the window. */
+    snprintf(cu->marker, sizeof cu->marker, "%s/pending", fx_app_data_path(ing->app, "catchup"));
+    int64_t newest = head_newest(ing->head, &any), pending;
+    if (any) {
+        cu->needed = 1;
+        cu->since_ns = newest - ing->opts.catch_up_margin_ns;
+    }
+    if (read_marker(cu->marker, &pending) && (!cu->needed || pending < cu->since_ns)) {
+        cu->needed = 1;
+        cu->since_ns = pending;
+    }
     if ((rc = fx_rpc_server_register(fx_app_rpc(ing->app), M_TENANTS,
                                      &catchup__v1__tenants_request__descriptor,
                                      &catchup__v1__tenants_response__descriptor, tenants, ing, err)) < 0)
@@ -468,16 +535,9 @@ static void *catch_up_main(void *arg)
     run_t r = {.ing = ing};
     fx_arena_t a;
     char **names;
-    int64_t t0 = fx_mono_ns(), newest = INT64_MIN;
+    int64_t t0 = fx_mono_ns();
+    size_t n;
 
-    fx_arena_init(&a);
-    size_t n = fx_head_tenants(ing->head, &a, &names);
-    for (size_t i = 0; i < n; i++) {
-        int64_t lo, hi;
-        if (fx_head_tenant_range(ing->head, names[i], &lo, &hi) == FX_OK && hi > newest)
-            newest = hi;
-    }
-    fx_arena_free(&a);
     /* Our own registration must be visible to the peers' rings first: they
      * decide which series are ours from their view. */
     for (int i = 0; i < 100 && !fx_ring_lifecycler_registered(ing->lifecycler); i++)
@@ -485,7 +545,7 @@ static void *catch_up_main(void *arg)
             goto out;
     if (nap(ing->catchup, FX_MIN(fx_app_ring_opts(ing->app)->heartbeat_period_ns, 5000000000LL)))
         goto out;
-    r.since_ns = newest - ing->opts.catch_up_margin_ns;
+    r.since_ns = ing->catchup->since_ns;
     r.npeers = list_peers(ing, &r.peers);
     fx_log_info("catch-up: starting", "since_ns=%lld peers=%zu",
                 (long long)r.since_ns, r.npeers);
@@ -495,6 +555,16 @@ static void *catch_up_main(void *arg)
         catch_up_tenant(&r, names[i]);
     fx_arena_free(&a);
     free(r.peers);
+    /* Finished without a failure: the next start need not look back here.
+     * Otherwise the marker stays and the next start retries this window. */
+    if (r.npeers == 0) {
+        r.errors++;
+        fx_counter_inc(m.errors);
+        fx_log_warn("catch-up: no ACTIVE peer to fetch from; the next start tries again", "since_ns=%lld",
+                    (long long)r.since_ns);
+    }
+    if (!r.errors && !stopping(ing->catchup))
+        unlink(ing->catchup->marker);
     fx_gauge_set(m.duration, (double)(fx_mono_ns() - t0) / 1e9);
     fx_log_info("catch-up: finished", "tenants=%zu profiles=%llu skipped=%llu bytes=%llu errors=%llu seconds=%.3f",
                 n, (unsigned long long)r.profiles, (unsigned long long)r.skipped,
@@ -508,30 +578,25 @@ out:
 
 void ing_catchup_start(ing_t *ing)
 {
-    fx_arena_t a;
-    char **names;
-    int has_data = 0;
-
+    struct ing_catchup *cu = ing->catchup;
     if (!ing->opts.catch_up) {
         fx_gauge_set(m.done, 1);
         return;
     }
-    fx_arena_init(&a);
-    size_t n = fx_head_tenants(ing->head, &a, &names);
-    for (size_t i = 0; i < n && !has_data; i++) {
-        int64_t lo, hi;
-        has_data = fx_head_tenant_range(ing->head, names[i], &lo, &hi) == FX_OK;
+    if (fx_app_replication_factor(ing->app) <= 1) {
+        fx_gauge_set(m.done, 1); /* every series has one replica: nobody else holds ours */
+        return;
     }
-    fx_arena_free(&a);
-    if (!has_data) {
+    if (!cu->needed) {
         fx_log_info("catch-up: not needed", "reason=%s", fx_q("the head is empty (a new instance)"));
         fx_gauge_set(m.done, 1);
         return;
     }
+    write_marker(cu->marker, cu->since_ns);
     fx_gauge_set(m.done, 0);
     fx_gauge_set(m.running, 1);
-    if (pthread_create(&ing->catchup->thread, NULL, catch_up_main, ing) == 0) {
-        ing->catchup->running = 1;
+    if (pthread_create(&cu->thread, NULL, catch_up_main, ing) == 0) {
+        cu->running = 1;
     } else {
         fx_log_warn("catch-up: could not start its thread", "reason=%s", fx_q("pthread_create"));
         fx_gauge_set(m.running, 0);

@@ -30,14 +30,14 @@ static const fx_opt_t opts[] = {
     {"ingester.catch-up", NULL, FX_OPT_BOOL, offsetof(ing_opts_t, catch_up), "true",
      "After a restart on a head that has data, fetch from the other ACTIVE ingesters the "
      "profiles of the series this instance replicates that it missed while down "
-     "(docs/cluster.md, Catch-up).", 0, 0, NULL, 0},
-    {"ingester.catch-up.margin", NULL, FX_OPT_DURATION, offsetof(ing_opts_t, catch_up_margin_ns),
+     "(docs/cluster.md, section Catch-up).", 0, 0, NULL, 0},
+    {"ingester.catch-up-margin", NULL, FX_OPT_DURATION, offsetof(ing_opts_t, catch_up_margin_ns),
      "5m", "Catch-up fetches profiles newer than the head's newest profile minus this (pushes "
      "in flight at a crash carry somewhat older timestamps).", 0, 0, NULL, 0},
-    {"ingester.catch-up.rate-limit", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, catch_up_rate_bytes),
+    {"ingester.catch-up-rate-limit", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, catch_up_rate_bytes),
      "16MiB", "Bytes of (gzipped) profiles catch-up fetches per second, so live pushes keep "
      "the CPU and disk; 0 = unlimited.", 0, 0, NULL, 0},
-    {"ingester.catch-up.page-size", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, catch_up_page_bytes),
+    {"ingester.catch-up-page-size", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, catch_up_page_bytes),
      "1MiB", "Stored bytes a peer reads per catch-up page (64KiB to 64MiB): bounds the memory "
      "of a page on both sides.", 0, 0, NULL, 0},
 };
