@@ -3,7 +3,8 @@
  * labels, a page at a time (handoff.h): the answering side of an ingester's
  * catch-up. Rows are copied out of a RocksDB iterator per row series (the
  * read lock is held only to look at the index), then the pprofs of the page
- * are built under one read lock and gzipped after it is dropped.
+ * are built a few at a time under the read lock and gzipped after it is
+ * dropped.
  */
 #include "storage/handoff.h"
 #include "core/gz.h"
@@ -121,6 +122,9 @@ size_t fx_head_push_labels(const fx_labels_t *cols, size_t ncols, fx_arena_t *a,
         out[n++] = variant(a, &base, FX_LABEL_DELTA, "false");
     return n;
 }
+
+/* Pprofs built per read lock (a few ms for real profiles). */
+#define ROWS_PER_LOCK 8
 
 /* --- reading a page ---------------------------------------------------------------------- */
 
@@ -428,19 +432,22 @@ int fx_head_read_profiles(fx_head_t *h, const char *tenant, int64_t lo_ns, int64
         rocksdb_free(e);
         goto out;
     }
-    if (nrows) {
+    /* A few rows per read lock: appends of the tenant wait for it. The view
+     * is taken again each time (appends may move the arrays); every row
+     * still references nodes below its count. */
+    for (size_t i = 0; i < nrows && rc == FX_OK;) {
         fx__symview_t sv;
         pthread_rwlock_rdlock(&t->rw);
         fx__symbols_view(&t->sym, &sv);
-        for (size_t i = 0; i < nrows && rc == FX_OK; i++) {
+        for (size_t end = FX_MIN(nrows, i + ROWS_PER_LOCK); i < end && rc == FX_OK; i++) {
             rows[i].off = pp.len;
             rc = build_pprof(&sv, &rows[i], &pp, err);
             rows[i].len = pp.len - rows[i].off;
         }
         pthread_rwlock_unlock(&t->rw);
-        if (rc)
-            goto out;
     }
+    if (rc)
+        goto out;
     /* Compressed outside the lock: appends of the tenant wait on it. */
     for (size_t i = 0; i < nrows; i++) {
         gz.len = 0;

@@ -8,7 +8,7 @@
  *
  * Thread safety: may run while appends and queries go on (it reads a
  * RocksDB iterator and takes the tenant's read lock briefly: once per row
- * series and once per page to build the pprofs).
+ * series, and once per few profiles to build their pprofs).
  */
 #ifndef FX_STORAGE_HANDOFF_H
 #define FX_STORAGE_HANDOFF_H
