@@ -117,9 +117,9 @@ size_t fx_head_push_labels(const fx_labels_t *cols, size_t ncols, fx_arena_t *a,
     out[n++] = base;
     if (lone_cpu)
         out[n++] = variant(a, &base, FX_LABEL_NAME, "wall");
-    const char *name = fx_labels_get(&base, FX_LABEL_NAME);
-    if (name && (!strcmp(name, "memory") || !strcmp(name, "mutex") || !strcmp(name, "block")))
-        out[n++] = variant(a, &base, FX_LABEL_DELTA, "false");
+    /* /ingest of a pprof and godeltaprof names add __delta__="false". */
+    for (size_t i = 0, m = n; i < m; i++)
+        out[n++] = variant(a, &out[i], FX_LABEL_DELTA, "false");
     return n;
 }
 

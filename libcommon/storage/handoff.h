@@ -44,13 +44,14 @@ int fx_head_id_parse(const char *s, uint8_t out[16], fx_err_t *err);
  * distributor hashed), from the stored labels of its columns cols[ncols]:
  * the derived labels (__type__, __unit__, __period_*__, __profile_type__,
  * __service_name__) removed, the base taken from a column whose __name__
- * was not relabeled (wall -> process_cpu for a cpu column). Because the
- * head drops __delta__, a memory/mutex/block series also yields the
- * variant with __delta__="false" (godeltaprof pushes), and a lone
- * process_cpu cpu column the variant named wall. out[0] is the set to push
- * with (fx_head_append gives it back the same column labels). Strings
- * are borrowed from cols or static; arrays come from a. Returns the
- * count (1..4). */
+ * was not relabeled (wall -> process_cpu for a cpu column); a lone
+ * relabeled process_cpu cpu column also yields the variant named wall.
+ * The head drops __delta__, which /ingest pprof pushes and godeltaprof
+ * names carry as "false": each set also comes with __delta__="false"
+ * (after the ones without). out[0] is the set to push with
+ * (fx_head_append gives it back the same column labels). Strings are
+ * borrowed from cols or static; arrays come from a. Returns the count
+ * (2 or 4). */
 #define FX_HEAD_PUSH_CANDIDATES 4
 size_t fx_head_push_labels(const fx_labels_t *cols, size_t ncols, fx_arena_t *a,
                            fx_labels_t out[FX_HEAD_PUSH_CANDIDATES]);

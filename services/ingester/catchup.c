@@ -98,22 +98,29 @@ typedef struct fetch_ctx {
     size_t cap;
 } fetch_ctx_t;
 
-/* The requester is in the series' replication set and no finished peer is. */
+/* The requester is in the series' replication set and no finished peer is.
+ * The push labels are known up to a few candidates (handoff.h); one whose
+ * set does not hold this instance cannot be the real one (we got the push),
+ * the others decide. When several remain and disagree, the series is sent:
+ * an extra copy on an instance outside the set is harmless (queries
+ * deduplicate), a missing one is what catch-up is for. */
 static int wanted(void *ctx, const fx_labels_t *cands, size_t ncands)
 {
     fetch_ctx_t *f = ctx;
     uint32_t set[64];
+    const char *self = fx_app_instance_id(f->app);
     for (size_t c = 0; c < ncands; c++) {
         size_t n = fx_ring_replicas(f->snap, fx_labels_token(f->tenant, &cands[c]), f->rf,
                                     f->zone_aware, FX_RING_OP_WRITE, set);
-        int mine = 0, covered = 0;
+        int mine = 0, covered = 0, held = 0;
         for (size_t i = 0; i < n; i++) {
             const char *id = f->snap->instances[set[i]].id;
             mine |= strcmp(id, f->req->instance_id) == 0;
+            held |= strcmp(id, self) == 0;
             for (size_t k = 0; k < f->req->n_skip_instances; k++)
                 covered |= strcmp(id, f->req->skip_instances[k]) == 0;
         }
-        if (mine && !covered)
+        if (held && mine && !covered)
             return 1;
     }
     return 0;
