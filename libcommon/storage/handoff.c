@@ -1,13 +1,12 @@
 /*
- * handoff.c - a tenant's stored rows back out as pprofs with their push
+ * handoff.c - a tenant's stored rows back out as profiles with their push
  * labels, a page at a time (handoff.h): the answering side of an ingester's
  * catch-up. Rows are copied out of a RocksDB iterator per row series (the
- * read lock is held only to look at the index), then the pprofs of the page
- * are built a few at a time under the read lock and gzipped after it is
- * dropped.
+ * read lock is held only to look at the index), then turned into samples of
+ * the page's one pprof a few at a time under the read lock; the pprof is
+ * encoded after it is dropped.
  */
 #include "storage/handoff.h"
-#include "core/gz.h"
 #include "storage/head_int.h"
 
 #include <stdio.h>
@@ -123,27 +122,28 @@ size_t fx_head_push_labels(const fx_labels_t *cols, size_t ncols, fx_arena_t *a,
     return n;
 }
 
-/* Pprofs built per read lock (a few ms for real profiles). */
+/* Rows turned into samples per read lock (a few ms for real profiles). */
 #define ROWS_PER_LOCK 8
 
 /* --- reading a page ---------------------------------------------------------------------- */
 
-/* A wanted row series: what its pprofs need besides the rows. */
+/* A wanted row series: what its profiles need besides the rows. */
 typedef struct want_ps {
     uint32_t ncols;
     fx_labels_t labels;         /* push labels */
     const char **type, **unit;  /* per column */
     const char *ptype, *punit;  /* NULL = no period type */
+    int64_t *types;             /* their page string indices, once added (2 * ncols) */
+    int64_t ptype_ix, punit_ix;
 } want_ps_t;
 
 typedef struct prow {
-    const want_ps_t *ps;
+    want_ps_t *ps;
     uint32_t pseries;
     int64_t ts;
     uint8_t id[16];
     const uint8_t *v; /* a copy of the stored row */
     size_t n;
-    size_t off, len;  /* its encoded pprof in the page buffer */
 } prow_t;
 
 /* Under the read lock: the push labels and column types of pseries p, or
@@ -176,18 +176,19 @@ static want_ps_t *want_pseries(const fx__index_t *x, uint32_t p, fx_head_want_fn
     return w;
 }
 
-/* Building one pprof out of a row and the symbol view. */
+/* The page's pprof: one symbol table for all its profiles, their samples
+ * one after the other. */
 typedef struct build {
     const fx__symview_t *s;
     fx__ppb_t b;
-    fx_arena_t *a;
+    fx_arena_t *a;       /* the page's: samples live until the page is encoded */
     uint32_t ncols;
-    uint32_t *stacks;  /* row stacks, ascending */
-    int64_t *vals;     /* nstacks x ncols, later the part without a span */
+    uint32_t *stacks;    /* the current row's stacks, ascending */
+    int64_t *vals;       /* nstacks x ncols, later the part without a span */
     uint32_t n, at, col;
     fx_pprof_sample_t *samples;
     size_t nsamples, cap;
-    int64_t span_key;  /* string index of "span_id" */
+    int64_t span_key;    /* string index of "span_id", 0 = not added yet */
 } build_t;
 
 static void visit_col(void *ctx, uint32_t stack, int64_t value)
@@ -243,6 +244,8 @@ static int visit_span(void *ctx, uint64_t span, uint32_t stack, const int64_t *v
     fx_pprof_sample_t *smp = add_sample(b, stack, v);
     fx_pprof_label_t *l = fx_arena_calloc(b->a, sizeof *l);
     char *hex = fx_arena_printf(b->a, "%016llx", (unsigned long long)span);
+    if (!b->span_key)
+        b->span_key = fx__ppb_string(&b->b, "span_id", 7);
     l->key = b->span_key;
     l->str = fx__ppb_string(&b->b, hex, 16);
     smp->labels = l;
@@ -250,104 +253,84 @@ static int visit_span(void *ctx, uint64_t span, uint32_t stack, const int64_t *v
     return FX_OK;
 }
 
-/* Encodes r's pprof (under the read lock: strings point into the view). */
-static int build_pprof(const fx__symview_t *s, prow_t *r, fx_buf_t *out, fx_err_t *err)
+static int64_t page_string(build_t *b, const char *s)
 {
-    const want_ps_t *w = r->ps;
+    return fx__ppb_string(&b->b, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Appends row r's samples to the page and describes it in *out (under the
+ * read lock: the view's arrays may move once it is dropped). */
+static int add_row(build_t *b, const prow_t *r, fx_head_page_profile_t *out, fx_err_t *err)
+{
+    want_ps_t *w = r->ps;
+    const fx__symview_t *s = b->s;
     fx_row_t row;
-    fx_arena_t a;
-    build_t b;
-    fx_pprof_t pp;
     int rc;
 
-    memset(&b, 0, sizeof b);
-    memset(&pp, 0, sizeof pp);
-    fx_arena_init(&a);
-    b.s = s;
-    b.a = &a;
-    b.ncols = w->ncols;
-    b.b.s = s;
-    b.b.a = &a;
-    b.b.str_out = fx_calloc(s->nstrs + 1, 4);
-    b.b.fn_out = fx_calloc(s->nfns + 1, 4);
-    b.b.map_out = fx_calloc(s->nmaps + 1, 4);
-    b.b.loc_out = fx_calloc(s->nlocs + 1, 4);
-    fx__ppb_string(&b.b, "", 0);
     if ((rc = fx_row_parse(r->v, r->n, &row, err)))
-        goto out;
-    if (row.ncols != w->ncols) {
-        rc = fx_err_set(err, FX_ECORRUPT, "row has %u columns, its series %u", row.ncols, w->ncols);
-        goto out;
+        return rc;
+    if (row.ncols != w->ncols)
+        return fx_err_set(err, FX_ECORRUPT, "row has %u columns, its series %u", row.ncols, w->ncols);
+    if (!w->types) {
+        w->types = fx_arena_alloc(b->a, 2 * w->ncols * sizeof *w->types);
+        for (uint32_t c = 0; c < w->ncols; c++) {
+            w->types[2 * c] = page_string(b, w->type[c]);
+            w->types[2 * c + 1] = page_string(b, w->unit[c]);
+        }
+        if (w->ptype && *w->ptype) {
+            w->ptype_ix = page_string(b, w->ptype);
+            w->punit_ix = page_string(b, w->punit);
+        }
     }
-    b.n = row.nstacks;
-    b.stacks = fx_arena_alloc(&a, ((size_t)b.n + 1) * sizeof *b.stacks);
-    b.vals = fx_arena_alloc(&a, ((size_t)b.n * b.ncols + 1) * sizeof *b.vals);
-    for (b.col = 0; b.col < b.ncols; b.col++) {
-        b.at = 0;
-        if ((rc = fx_row_visit(&row, b.col, (uint32_t)s->nnodes, visit_col, &b, err)))
-            goto out;
+    fx_arena_t tmp;
+    fx_arena_init(&tmp);
+    b->ncols = w->ncols;
+    b->n = row.nstacks;
+    b->stacks = fx_arena_alloc(&tmp, ((size_t)b->n + 1) * sizeof *b->stacks);
+    b->vals = fx_arena_alloc(&tmp, ((size_t)b->n * b->ncols + 1) * sizeof *b->vals);
+    size_t first = b->nsamples;
+    for (b->col = 0; b->col < b->ncols && rc == FX_OK; b->col++) {
+        b->at = 0;
+        rc = fx_row_visit(&row, b->col, (uint32_t)s->nnodes, visit_col, b, err);
     }
-    pp.sample_types = fx_arena_alloc(&a, b.ncols * sizeof *pp.sample_types);
-    pp.nsample_types = b.ncols;
-    for (uint32_t c = 0; c < b.ncols; c++) {
-        pp.sample_types[c].type = fx__ppb_string(&b.b, w->type[c], strlen(w->type[c]));
-        pp.sample_types[c].unit = fx__ppb_string(&b.b, w->unit[c], strlen(w->unit[c]));
-    }
-    if (w->ptype && *w->ptype) {
-        pp.has_period_type = 1;
-        pp.period_type.type = fx__ppb_string(&b.b, w->ptype, strlen(w->ptype));
-        pp.period_type.unit = fx__ppb_string(&b.b, w->punit ? w->punit : "",
-                                             w->punit ? strlen(w->punit) : 0);
-    }
-    if (row.spans) {
-        b.span_key = fx__ppb_string(&b.b, "span_id", 7);
-        rc = fx_row_span_visit(&row, (uint32_t)s->nnodes, visit_span, &b, err);
+    if (rc == FX_OK && row.spans) {
+        rc = fx_row_span_visit(&row, (uint32_t)s->nnodes, visit_span, b, err);
         if (rc == FX_ECORRUPT && !err->msg[0])
             rc = fx_err_set(err, FX_ECORRUPT, "span entry of a stack the row does not have");
-        if (rc)
-            goto out;
     }
-    for (uint32_t i = 0; i < b.n; i++) {
-        const int64_t *v = &b.vals[(size_t)i * b.ncols];
+    for (uint32_t i = 0; i < b->n && rc == FX_OK; i++) {
+        const int64_t *v = &b->vals[(size_t)i * b->ncols];
         int any = 0;
-        for (uint32_t c = 0; c < b.ncols; c++)
+        for (uint32_t c = 0; c < b->ncols; c++)
             any |= v[c] != 0;
         if (any)
-            add_sample(&b, b.stacks[i], v);
+            add_sample(b, b->stacks[i], v);
     }
-    pp.samples = b.samples;
-    pp.nsamples = b.nsamples;
-    pp.strings = b.b.strs;
-    pp.nstrings = b.b.nstrs;
-    pp.functions = b.b.fns;
-    pp.nfunctions = b.b.nfns;
-    pp.mappings = b.b.maps;
-    pp.nmappings = b.b.nmaps;
-    pp.locations = b.b.locs;
-    pp.nlocations = b.b.nlocs;
-    pp.period = (int64_t)FX_MIN(row.period, (uint64_t)INT64_MAX);
-    pp.time_nanos = r->ts;
-    fx_pprof_encode(&pp, NULL, out);
-out:
-    free(b.samples);
-    free(b.b.str_out);
-    free(b.b.fn_out);
-    free(b.b.map_out);
-    free(b.b.loc_out);
-    free(b.b.strs);
-    free(b.b.fns);
-    free(b.b.maps);
-    free(b.b.locs);
-    fx_arena_free(&a);
-    return rc;
+    fx_arena_free(&tmp);
+    if (rc) {
+        b->nsamples = first;
+        return rc;
+    }
+    memset(out, 0, sizeof *out);
+    out->labels = w->labels;
+    out->ts_ns = r->ts;
+    memcpy(out->id, r->id, 16);
+    out->period = (int64_t)FX_MIN(row.period, (uint64_t)INT64_MAX);
+    out->ntypes = w->ncols;
+    out->types = w->types;
+    out->has_period_type = w->ptype && *w->ptype;
+    out->period_type = w->ptype_ix;
+    out->period_unit = w->punit_ix;
+    out->first_sample = (uint32_t)first;
+    out->nsamples = (uint32_t)(b->nsamples - first);
+    return FX_OK;
 }
 
 /* Copies the rows of pseries p after *cur into rows until budget is spent.
  * Returns 1 when the budget ran out inside this pseries. */
-static int read_rows(rocksdb_iterator_t *it, uint32_t tenant, uint32_t p,
-                     const want_ps_t *w, int64_t lo, int64_t hi, const fx_head_cursor_t *cur,
-                     size_t max_bytes, size_t *used, fx_arena_t *a, prow_t **rows, size_t *n,
-                     size_t *cap)
+static int read_rows(rocksdb_iterator_t *it, uint32_t tenant, uint32_t p, want_ps_t *w, int64_t lo,
+                     int64_t hi, const fx_head_cursor_t *cur, size_t max_bytes, size_t *used,
+                     fx_arena_t *a, prow_t **rows, size_t *n, size_t *cap)
 {
     uint8_t start[FX__ROW_KEY_LEN];
     int resume = cur->set && cur->pseries == p;
@@ -382,23 +365,24 @@ static int read_rows(rocksdb_iterator_t *it, uint32_t tenant, uint32_t p,
     return 0;
 }
 
-int fx_head_read_profiles(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
-                          size_t max_bytes, fx_head_want_fn want, void *wctx,
-                          fx_head_emit_fn emit, void *ectx, fx_head_cursor_t *cur, int *done,
-                          fx_err_t *err)
+int fx_head_read_page(fx_head_t *h, const char *tenant, int64_t lo_ns, int64_t hi_ns,
+                      size_t max_bytes, fx_head_want_fn want, void *wctx, fx_head_cursor_t *cur,
+                      int *done, fx_arena_t *a, fx_head_page_t *out, fx_err_t *err)
 {
     fx__tenant_t *t = fx__tenant_get(h, tenant, 0);
     rocksdb_iterator_t *it = NULL;
     prow_t *rows = NULL;
     size_t nrows = 0, caprows = 0, used = 0;
-    fx_buf_t pp = FX_BUF_INIT, gz = FX_BUF_INIT;
-    fx_arena_t a;
+    build_t b;
     char *e = NULL;
     int rc = FX_OK, full = 0;
     uint32_t p;
+    size_t max_nodes = 0;
 
     *done = 0;
-    fx_arena_init(&a);
+    memset(&b, 0, sizeof b);
+    out->v = NULL;
+    out->len = 0;
     if (!t) {
         *done = 1;
         goto out;
@@ -408,14 +392,13 @@ int fx_head_read_profiles(fx_head_t *h, const char *tenant, int64_t lo_ns, int64
     it = rocksdb_create_iterator_cf(h->db, h->ro, h->cf[FX__CF_PROFILES]);
     for (p = cur->set ? cur->pseries : 0; !full; p++) {
         want_ps_t *w = NULL;
-        int in_range, last;
+        int last;
         pthread_rwlock_rdlock(&t->rw);
         last = p >= t->idx.nps;
         if (!last) {
             const fx__pseries_t *ps = &t->idx.ps[p];
-            in_range = ps->rows > 0 && ps->min_ns <= hi_ns && ps->max_ns >= lo_ns;
-            if (in_range)
-                w = want_pseries(&t->idx, p, want, wctx, &a);
+            if (ps->rows > 0 && ps->min_ns <= hi_ns && ps->max_ns >= lo_ns)
+                w = want_pseries(&t->idx, p, want, wctx, a);
         }
         pthread_rwlock_unlock(&t->rw);
         if (last) {
@@ -423,7 +406,7 @@ int fx_head_read_profiles(fx_head_t *h, const char *tenant, int64_t lo_ns, int64
             break;
         }
         if (w)
-            full = read_rows(it, t->id, p, w, lo_ns, hi_ns, cur, max_bytes, &used, &a, &rows,
+            full = read_rows(it, t->id, p, w, lo_ns, hi_ns, cur, max_bytes, &used, a, &rows,
                              &nrows, &caprows);
     }
     rocksdb_iter_get_error(it, &e);
@@ -432,39 +415,97 @@ int fx_head_read_profiles(fx_head_t *h, const char *tenant, int64_t lo_ns, int64
         rocksdb_free(e);
         goto out;
     }
+    if (!nrows)
+        goto out;
+    out->v = fx_arena_alloc(a, nrows * sizeof *out->v);
+    b.a = a;
+    b.b.a = a;
+    fx__ppb_string(&b.b, "", 0);
     /* A few rows per read lock: appends of the tenant wait for it. The view
      * is taken again each time (appends may move the arrays); every row
-     * still references nodes below its count. */
+     * references symbols that existed in the first view, which sized the
+     * maps, and strings never move (strtab.h), so the page is encoded after
+     * the lock is dropped. */
     for (size_t i = 0; i < nrows && rc == FX_OK;) {
         fx__symview_t sv;
         pthread_rwlock_rdlock(&t->rw);
         fx__symbols_view(&t->sym, &sv);
-        for (size_t end = FX_MIN(nrows, i + ROWS_PER_LOCK); i < end && rc == FX_OK; i++) {
-            rows[i].off = pp.len;
-            rc = build_pprof(&sv, &rows[i], &pp, err);
-            rows[i].len = pp.len - rows[i].off;
+        if (!b.b.str_out) {
+            b.b.str_out = fx_calloc(sv.nstrs + 1, 4);
+            b.b.fn_out = fx_calloc(sv.nfns + 1, 4);
+            b.b.map_out = fx_calloc(sv.nmaps + 1, 4);
+            b.b.loc_out = fx_calloc(sv.nlocs + 1, 4);
+            max_nodes = sv.nnodes;
         }
+        sv.nnodes = max_nodes; /* rows may reference nothing newer than the maps */
+        b.s = b.b.s = &sv;
+        for (size_t end = FX_MIN(nrows, i + ROWS_PER_LOCK); i < end && rc == FX_OK; i++)
+            rc = add_row(&b, &rows[i], &out->v[out->len++], err);
+        b.s = b.b.s = NULL;
         pthread_rwlock_unlock(&t->rw);
     }
     if (rc)
         goto out;
-    /* Compressed outside the lock: appends of the tenant wait on it. */
-    for (size_t i = 0; i < nrows; i++) {
-        gz.len = 0;
-        fx_gzip(pp.data + rows[i].off, rows[i].len, 1, &gz);
-        if ((rc = emit(ectx, &rows[i].ps->labels, rows[i].ts, rows[i].id, gz.data, gz.len, err)))
-            goto out;
-        cur->set = 1;
-        cur->pseries = rows[i].pseries;
-        cur->ts_ns = rows[i].ts;
-        memcpy(cur->id, rows[i].id, 16);
-    }
+    const prow_t *last = &rows[nrows - 1];
+    cur->set = 1;
+    cur->pseries = last->pseries;
+    cur->ts_ns = last->ts;
+    memcpy(cur->id, last->id, 16);
+    fx_pprof_t pp;
+    memset(&pp, 0, sizeof pp);
+    pp.samples = b.samples;
+    pp.nsamples = b.nsamples;
+    pp.strings = b.b.strs;
+    pp.nstrings = b.b.nstrs;
+    pp.functions = b.b.fns;
+    pp.nfunctions = b.b.nfns;
+    pp.mappings = b.b.maps;
+    pp.nmappings = b.b.nmaps;
+    pp.locations = b.b.locs;
+    pp.nlocations = b.b.nlocs;
+    fx_pprof_encode(&pp, NULL, &out->pprof);
 out:
+    if (rc) {
+        out->len = 0;
+        *done = 0;
+    }
     if (it)
         rocksdb_iter_destroy(it);
     free(rows);
-    fx_buf_free(&pp);
-    fx_buf_free(&gz);
-    fx_arena_free(&a);
+    free(b.samples);
+    free(b.b.str_out);
+    free(b.b.fn_out);
+    free(b.b.map_out);
+    free(b.b.loc_out);
+    free(b.b.strs);
+    free(b.b.fns);
+    free(b.b.maps);
+    free(b.b.locs);
     return rc;
+}
+
+int fx_head_page_view(const fx_pprof_t *page, const fx_head_page_profile_t *pp, fx_arena_t *a,
+                      fx_pprof_t *out, fx_err_t *err)
+{
+    if (pp->ntypes == 0 || pp->ntypes > FX_ROW_MAX_COLS)
+        return fx_err_set(err, FX_EINVAL, "a profile of the page has %u sample types", pp->ntypes);
+    if (pp->first_sample > page->nsamples || pp->nsamples > page->nsamples - pp->first_sample)
+        return fx_err_set(err, FX_EINVAL, "a profile's samples [%u, +%u) are not in the page's %zu",
+                          pp->first_sample, pp->nsamples, page->nsamples);
+    *out = *page;
+    out->samples = page->samples + pp->first_sample;
+    out->nsamples = pp->nsamples;
+    out->sample_types = fx_arena_alloc(a, pp->ntypes * sizeof *out->sample_types);
+    out->nsample_types = pp->ntypes;
+    for (uint32_t c = 0; c < pp->ntypes; c++) {
+        out->sample_types[c].type = pp->types[2 * c];
+        out->sample_types[c].unit = pp->types[2 * c + 1];
+    }
+    out->has_period_type = pp->has_period_type;
+    out->period_type.type = pp->period_type;
+    out->period_type.unit = pp->period_unit;
+    out->period = pp->period;
+    out->time_nanos = pp->ts_ns;
+    out->duration_nanos = 0;
+    return FX_OK;
 }

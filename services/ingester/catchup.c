@@ -25,6 +25,7 @@
 #include "metrics/metrics.h"
 #include "rpc/rpc.h"
 #include "storage/handoff.h"
+#include "storage/row.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -93,9 +94,6 @@ typedef struct fetch_ctx {
     fx_ring_snapshot_t *snap;
     const Catchup__V1__FetchRequest *req;
     int rf, zone_aware;
-    fx_arena_t *a;
-    Catchup__V1__FetchResponse *resp;
-    size_t cap;
 } fetch_ctx_t;
 
 /* The requester is in the series' replication set and no finished peer is.
@@ -126,40 +124,32 @@ static int wanted(void *ctx, const fx_labels_t *cands, size_t ncands)
     return 0;
 }
 
-static int emit(void *ctx, const fx_labels_t *labels, int64_t ts_ns, const uint8_t id[16],
-                const uint8_t *gz, size_t len, fx_err_t *err)
+/* One page profile as the wire message (arena). */
+static Catchup__V1__PageProfile *page_profile(const fx_head_page_profile_t *pp, fx_arena_t *a)
 {
-    fetch_ctx_t *f = ctx;
-    Catchup__V1__FetchResponse *r = f->resp;
-    (void)err;
-    if (r->n_profiles == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 64;
-        Ingester__V1__SeriesProfile **v = fx_arena_alloc(f->a, cap * sizeof *v);
-        if (r->n_profiles)
-            memcpy(v, r->profiles, r->n_profiles * sizeof *v);
-        r->profiles = v;
-        f->cap = cap;
-    }
-    Ingester__V1__SeriesProfile *sp = fx_arena_alloc(f->a, sizeof *sp);
-    ingester__v1__series_profile__init(sp);
-    sp->n_labels = labels->len;
-    sp->labels = fx_arena_alloc(f->a, (labels->len + 1) * sizeof *sp->labels);
-    for (size_t i = 0; i < labels->len; i++) {
-        Types__V1__LabelPair *lp = fx_arena_alloc(f->a, sizeof *lp);
+    Catchup__V1__PageProfile *o = fx_arena_alloc(a, sizeof *o);
+    catchup__v1__page_profile__init(o);
+    o->n_labels = pp->labels.len;
+    o->labels = fx_arena_alloc(a, (pp->labels.len + 1) * sizeof *o->labels);
+    for (size_t i = 0; i < pp->labels.len; i++) {
+        Types__V1__LabelPair *lp = fx_arena_alloc(a, sizeof *lp);
         types__v1__label_pair__init(lp);
-        lp->name = fx_arena_strdup(f->a, labels->v[i].name);
-        lp->value = fx_arena_strdup(f->a, labels->v[i].value);
-        sp->labels[i] = lp;
+        lp->name = (char *)pp->labels.v[i].name;
+        lp->value = (char *)pp->labels.v[i].value;
+        o->labels[i] = lp;
     }
-    uint8_t *data = fx_arena_alloc(f->a, len + 1);
-    memcpy(data, gz, len);
-    sp->pprof.data = data;
-    sp->pprof.len = len;
-    sp->id = fx_arena_alloc(f->a, 37);
-    fx_head_id_format(id, sp->id);
-    sp->time_nanos = ts_ns;
-    r->profiles[r->n_profiles++] = sp;
-    return FX_OK;
+    o->id = fx_arena_alloc(a, 37);
+    fx_head_id_format(pp->id, o->id);
+    o->time_nanos = pp->ts_ns;
+    o->period = pp->period;
+    o->n_sample_types = 2 * (size_t)pp->ntypes;
+    o->sample_types = pp->types;
+    o->has_period_type = pp->has_period_type;
+    o->period_type = pp->period_type;
+    o->period_unit = pp->period_unit;
+    o->first_sample = pp->first_sample;
+    o->nsamples = pp->nsamples;
+    return o;
 }
 
 static int fetch(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out, fx_err_t *err)
@@ -167,26 +157,39 @@ static int fetch(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage *
     ing_t *ing = call->ctx;
     const Catchup__V1__FetchRequest *req = (const Catchup__V1__FetchRequest *)in;
     fx_head_cursor_t cur;
+    fx_head_page_t page = {NULL, 0, FX_BUF_INIT};
     int rc, done = 0;
 
     if (!req->instance_id || !*req->instance_id)
         return fx_err_set(err, FX_EINVAL, "catch-up fetch: instance_id is required");
     if ((rc = fx_head_cursor_decode(req->cursor.data, req->cursor.len, &cur, err)) < 0)
         return rc;
-    size_t page = req->max_bytes <= 0 ? (1u << 20) : (size_t)req->max_bytes;
-    page = FX_MAX(PAGE_MIN, FX_MIN(page, PAGE_MAX));
-    Catchup__V1__FetchResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
-    catchup__v1__fetch_response__init(resp);
+    size_t max = req->max_bytes <= 0 ? (1u << 20) : (size_t)req->max_bytes;
+    max = FX_MAX(PAGE_MIN, FX_MIN(max, PAGE_MAX));
     fetch_ctx_t f = {ing->app, call->tenant, fx_ring_acquire(ing->ring), req,
-                     fx_app_replication_factor(ing->app), fx_app_ring_opts(ing->app)->zone_awareness,
-                     call->arena, resp, 0};
+                     fx_app_replication_factor(ing->app), fx_app_ring_opts(ing->app)->zone_awareness};
     if (f.rf > 32)
         f.rf = 32; /* the replica buffer holds 2 * rf */
-    rc = fx_head_read_profiles(ing->head, call->tenant, req->start, req->end, page, wanted, &f,
-                               emit, &f, &cur, &done, err);
+    rc = fx_head_read_page(ing->head, call->tenant, req->start, req->end, max, wanted, &f, &cur,
+                           &done, call->arena, &page, err);
     fx_ring_release(ing->ring, f.snap);
     if (rc < 0)
-        return rc;
+        goto out;
+    Catchup__V1__FetchResponse *resp = fx_arena_alloc(call->arena, sizeof *resp);
+    catchup__v1__fetch_response__init(resp);
+    if (page.len) {
+        fx_buf_t gz = FX_BUF_INIT;
+        fx_gzip(page.pprof.data, page.pprof.len, 1, &gz);
+        uint8_t *data = fx_arena_alloc(call->arena, gz.len + 1);
+        memcpy(data, gz.data, gz.len);
+        resp->pprof.data = data;
+        resp->pprof.len = gz.len;
+        fx_buf_free(&gz);
+        resp->profiles = fx_arena_alloc(call->arena, page.len * sizeof *resp->profiles);
+        resp->n_profiles = page.len;
+        for (size_t i = 0; i < page.len; i++)
+            resp->profiles[i] = page_profile(&page.v[i], call->arena);
+    }
     resp->done = done;
     if (!done) {
         uint8_t *c = fx_arena_alloc(call->arena, FX_HEAD_CURSOR_LEN);
@@ -195,7 +198,9 @@ static int fetch(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage *
         resp->next_cursor.len = FX_HEAD_CURSOR_LEN;
     }
     *out = &resp->base;
-    return FX_OK;
+out:
+    fx_buf_free(&page.pprof);
+    return rc;
 }
 
 /* The head's newest profile time; 0 (and *any = 0) when it is empty. */
@@ -316,14 +321,23 @@ typedef struct run {
     uint64_t profiles, skipped, bytes, errors;
 } run_t;
 
-int ing_catchup_parse(const Ingester__V1__SeriesProfile *sp, fx_arena_t *a, fx_buf_t *scratch,
-                      uint8_t id[16], fx_labels_t *labels, fx_pprof_t *p, fx_err_t *err)
+int ing_catchup_page(const Catchup__V1__FetchResponse *r, fx_arena_t *a, fx_buf_t *scratch,
+                     fx_pprof_t *page, fx_err_t *err)
+{
+    memset(page, 0, sizeof *page);
+    if (r->n_profiles == 0)
+        return FX_OK;
+    return fx_pprof_decode_maybe_gzip(r->pprof.data, r->pprof.len, FX_RPC_MAX_MSG_DEFAULT, scratch,
+                                      a, page, err);
+}
+
+int ing_catchup_profile(const fx_pprof_t *page, const Catchup__V1__PageProfile *pp, fx_arena_t *a,
+                        uint8_t id[16], fx_labels_t *labels, fx_pprof_t *view, fx_err_t *err)
 {
     int rc;
-    memset(p, 0, sizeof *p);
-    if ((rc = fx_head_id_parse(sp->id ? sp->id : "", id, err)) < 0)
+    if ((rc = fx_head_id_parse(pp->id ? pp->id : "", id, err)) < 0)
         return rc;
-    *labels = fx_rpcq_labels(sp->labels, sp->n_labels, a);
+    *labels = fx_rpcq_labels(pp->labels, pp->n_labels, a);
     for (size_t i = 0; i < labels->len; i++) {
         if (!labels->v[i].name || !labels->v[i].name[0] || !labels->v[i].value)
             return fx_err_set(err, FX_EINVAL, "a fetched profile has a label without a name");
@@ -333,31 +347,37 @@ int ing_catchup_parse(const Ingester__V1__SeriesProfile *sp, fx_arena_t *a, fx_b
     }
     if (!fx_labels_get(labels, FX_LABEL_NAME))
         return fx_err_set(err, FX_EINVAL, "a fetched profile has no __name__ label");
-    return fx_pprof_decode_maybe_gzip(sp->pprof.data, sp->pprof.len, FX_RPC_MAX_MSG_DEFAULT,
-                                      scratch, a, p, err);
+    if (pp->n_sample_types % 2 || pp->n_sample_types / 2 > FX_ROW_MAX_COLS)
+        return fx_err_set(err, FX_EINVAL, "a fetched profile has %zu sample type indices",
+                          pp->n_sample_types);
+    fx_head_page_profile_t hp = {
+        .ts_ns = pp->time_nanos, .period = pp->period, .ntypes = (uint32_t)(pp->n_sample_types / 2),
+        .types = pp->sample_types, .has_period_type = pp->has_period_type,
+        .period_type = pp->period_type, .period_unit = pp->period_unit,
+        .first_sample = pp->first_sample, .nsamples = pp->nsamples};
+    return fx_head_page_view(page, &hp, a, view, err);
 }
 
-/* Appends one fetched profile unless the head has its (time, id). */
-static void take(run_t *r, const char *tenant, fx_head_keyset_t *have,
-                 const Ingester__V1__SeriesProfile *sp)
+/* Appends one profile of a page unless the head has its (time, id). */
+static void take(run_t *r, const char *tenant, fx_head_keyset_t *have, const fx_pprof_t *page,
+                 const Catchup__V1__PageProfile *pp)
 {
     fx_head_profile_key_t k = {0};
     fx_arena_t a;
-    fx_buf_t scratch = FX_BUF_INIT;
     fx_labels_t l;
-    fx_pprof_t p;
+    fx_pprof_t view;
     fx_err_t err;
 
     fx_arena_init(&a);
-    k.time_ns = sp->time_nanos;
-    if (ing_catchup_parse(sp, &a, &scratch, k.id, &l, &p, &err) < 0)
+    k.time_ns = pp->time_nanos;
+    if (ing_catchup_profile(page, pp, &a, k.id, &l, &view, &err) < 0)
         goto bad;
     if (fx_head_keyset_has(have, &k)) {
         r->skipped++;
         fx_counter_inc(m.skipped);
         goto out;
     }
-    if (fx_head_append(r->ing->head, tenant, &l, &p, k.id, sp->time_nanos, NULL, &err) < 0)
+    if (fx_head_append(r->ing->head, tenant, &l, &view, k.id, pp->time_nanos, NULL, &err) < 0)
         goto bad;
     fx_head_keyset_add(have, &k);
     r->profiles++;
@@ -369,8 +389,6 @@ bad:
     fx_log_warn("catch-up: a fetched profile was not appended", "tenant=%s err=%s", fx_q(tenant),
                 fx_q(err.msg));
 out:
-    fx_pprof_free(&p);
-    fx_buf_free(&scratch);
     fx_arena_free(&a);
 }
 
@@ -406,19 +424,29 @@ static int from_peer(run_t *r, const char *tenant, fx_head_keyset_t *have, const
                            &a, &out, CALL_TIMEOUT_MS, err);
         if (rc == FX_OK) {
             const Catchup__V1__FetchResponse *resp = (const Catchup__V1__FetchResponse *)out;
-            size_t got = 0;
-            for (size_t i = 0; i < resp->n_profiles; i++) {
-                take(r, tenant, have, resp->profiles[i]);
-                got += resp->profiles[i]->pprof.len;
+            size_t got = resp->pprof.len;
+            fx_buf_t scratch = FX_BUF_INIT;
+            fx_pprof_t page;
+            if ((rc = ing_catchup_page(resp, &a, &scratch, &page, err)) == FX_OK) {
+                for (size_t i = 0; i < resp->n_profiles; i++)
+                    take(r, tenant, have, &page, resp->profiles[i]);
+            } else {
+                fx_err_prefix(err, "a page from %s", p->addr);
             }
+            fx_pprof_free(&page);
+            fx_buf_free(&scratch);
             r->bytes += got;
             fx_counter_add_u64(m.bytes, got);
+            if (rc) {
+                fx_arena_free(&a);
+                return rc;
+            }
             if (resp->done) {
                 fx_arena_free(&a);
                 return FX_OK;
             }
-            if (resp->next_cursor.len != FX_HEAD_CURSOR_LEN) {
-                rc = fx_err_set(err, FX_EINVAL, "%s: a page without a cursor", p->addr);
+            if (resp->next_cursor.len != FX_HEAD_CURSOR_LEN || resp->n_profiles == 0) {
+                rc = fx_err_set(err, FX_EINVAL, "%s: a page without profiles or a cursor", p->addr);
             } else {
                 memcpy(cursor, resp->next_cursor.data, FX_HEAD_CURSOR_LEN);
                 cursor_len = FX_HEAD_CURSOR_LEN;

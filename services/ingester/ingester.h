@@ -9,7 +9,7 @@
 #include <pthread.h>
 
 #include "app/app.h"
-#include "ingester/v1/ingester.pb-c.h"
+#include "catchup/v1/catchup.pb-c.h"
 #include "block/set.h"
 #include "ring/lifecycler.h"
 #include "storage/head.h"
@@ -61,12 +61,17 @@ int ing_catchup_register(ing_t *ing, fx_err_t *err);
 void ing_catchup_start(ing_t *ing);
 void ing_catchup_stop(ing_t *ing);
 void ing_catchup_free(ing_t *ing);
-/* Parses one profile a peer sent (untrusted bytes): id (32 hex digits),
- * labels (sorted, unique names, with __name__; strings borrowed from sp)
- * and the gzipped or plain pprof (pointing into *scratch and a). *p is
- * always initialised: fx_pprof_free it. FX_EINVAL says what is wrong. */
-int ing_catchup_parse(const Ingester__V1__SeriesProfile *sp, fx_arena_t *a, fx_buf_t *scratch,
-                      uint8_t id[16], fx_labels_t *labels, fx_pprof_t *p, fx_err_t *err);
+/* Decodes the page pprof of a catch-up answer from a peer (untrusted
+ * bytes; pointing into *scratch and a). *page is always initialised:
+ * fx_pprof_free it. */
+int ing_catchup_page(const Catchup__V1__FetchResponse *r, fx_arena_t *a, fx_buf_t *scratch,
+                     fx_pprof_t *page, fx_err_t *err);
+/* Profile pp of a decoded page: id (32 hex digits), labels (sorted, unique
+ * names, with __name__; strings borrowed from pp) and its pprof view
+ * (fx_head_page_view: shares page's tables, not to be freed). FX_EINVAL
+ * says what is wrong. */
+int ing_catchup_profile(const fx_pprof_t *page, const Catchup__V1__PageProfile *pp, fx_arena_t *a,
+                        uint8_t id[16], fx_labels_t *labels, fx_pprof_t *view, fx_err_t *err);
 
 /* Blocks (cutter.c). Queries bracket their reads with acquire/release. */
 void ing_sources_acquire(ing_t *ing, fx_source_set_t *s);
