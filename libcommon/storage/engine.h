@@ -101,4 +101,29 @@ int fx__q_merge_tree(const fx__source_t *src, const fx_head_query_t *q,
 int fx__q_merge_pprof(const fx__source_t *src, const fx_head_query_t *q, fx_buf_t *out,
                       fx_err_t *err);
 
+/* Building a pprof out of a symbol view (merges, catch-up): tenant ids ->
+ * 1-based output ids (0 = not yet used); the caller callocs the four maps
+ * (nstrs/nfns/nmaps/nlocs + 1 entries), adds "" as string 0 and frees the
+ * maps and the output arrays (strs, fns, maps, locs) afterwards. Strings
+ * point into the view: encode while it is valid. */
+typedef struct fx__ppb {
+    const fx__symview_t *s;
+    fx_arena_t *a; /* location lines */
+    uint32_t *str_out, *fn_out, *map_out, *loc_out;
+    fx_slice_t *strs;
+    size_t nstrs, capstrs;
+    fx_pprof_function_t *fns;
+    size_t nfns, capfns;
+    fx_pprof_mapping_t *maps;
+    size_t nmaps, capmaps;
+    fx_pprof_location_t *locs;
+    size_t nlocs, caplocs;
+} fx__ppb_t;
+
+/* Adds a string (borrowed) to the output; returns its index. */
+int64_t fx__ppb_string(fx__ppb_t *b, const char *p, size_t n);
+/* The output location id of view location id (adding it, its functions,
+ * mapping and strings on first use). */
+uint64_t fx__ppb_loc(fx__ppb_t *b, uint32_t id);
+
 #endif

@@ -257,22 +257,8 @@ int fx__q_merge_tree(const fx__source_t *src, const fx_head_query_t *q,
 
 /* --- pprof ---------------------------------------------------------------------------------- */
 
-/* Output tables: tenant ids -> 1-based output ids (0 = not yet used). */
-typedef struct pp_build {
-    const fx__symview_t *s;
-    fx_arena_t *a;
-    uint32_t *str_out, *fn_out, *map_out, *loc_out;
-    fx_slice_t *strs;
-    size_t nstrs, capstrs;
-    fx_pprof_function_t *fns;
-    size_t nfns, capfns;
-    fx_pprof_mapping_t *maps;
-    size_t nmaps, capmaps;
-    fx_pprof_location_t *locs;
-    size_t nlocs, caplocs;
-} pp_build_t;
 
-static int64_t add_string(pp_build_t *b, const char *p, size_t n)
+int64_t fx__ppb_string(fx__ppb_t *b, const char *p, size_t n)
 {
     FX_GROW(b->strs, b->capstrs, b->nstrs + 1);
     b->strs[b->nstrs].data = (const uint8_t *)p;
@@ -280,19 +266,19 @@ static int64_t add_string(pp_build_t *b, const char *p, size_t n)
     return (int64_t)b->nstrs++;
 }
 
-static int64_t out_str(pp_build_t *b, uint32_t id)
+static int64_t out_str(fx__ppb_t *b, uint32_t id)
 {
     if (id == 0)
         return 0;
     if (!b->str_out[id]) {
         size_t n;
         const char *p = sym_str(b->s, id, &n);
-        b->str_out[id] = (uint32_t)add_string(b, p, n);
+        b->str_out[id] = (uint32_t)fx__ppb_string(b, p, n);
     }
     return b->str_out[id];
 }
 
-static uint64_t out_fn(pp_build_t *b, uint32_t id)
+static uint64_t out_fn(fx__ppb_t *b, uint32_t id)
 {
     if (!b->fn_out[id]) {
         const fx__fn_t *f = &b->s->fns[id];
@@ -308,7 +294,7 @@ static uint64_t out_fn(pp_build_t *b, uint32_t id)
     return b->fn_out[id];
 }
 
-static uint64_t out_map(pp_build_t *b, uint32_t mapping)
+static uint64_t out_map(fx__ppb_t *b, uint32_t mapping)
 {
     if (!mapping)
         return 0;
@@ -333,7 +319,7 @@ static uint64_t out_map(pp_build_t *b, uint32_t mapping)
     return b->map_out[id];
 }
 
-static uint64_t out_loc(pp_build_t *b, uint32_t id)
+uint64_t fx__ppb_loc(fx__ppb_t *b, uint32_t id)
 {
     if (!b->loc_out[id]) {
         const fx__loc_t *l = &b->s->locs[id];
@@ -358,7 +344,7 @@ static uint64_t out_loc(pp_build_t *b, uint32_t id)
 
 /* Sample and period types: from the query's profile type if it names one,
  * else from the first selected series' labels. */
-static void pp_types(pp_build_t *b, const fx__index_t *x, const fx_head_query_t *q,
+static void pp_types(fx__ppb_t *b, const fx__index_t *x, const fx_head_query_t *q,
                      const acc_t *c, fx_pprof_t *pp)
 {
     const char *type = NULL, *unit = NULL, *pt = NULL, *pu = NULL;
@@ -380,13 +366,13 @@ static void pp_types(pp_build_t *b, const fx__index_t *x, const fx_head_query_t 
     if (type) {
         pp->sample_types = fx_arena_alloc(b->a, sizeof *pp->sample_types);
         pp->nsample_types = 1;
-        pp->sample_types[0].type = add_string(b, type, strlen(type));
-        pp->sample_types[0].unit = add_string(b, unit ? unit : "", unit ? strlen(unit) : 0);
+        pp->sample_types[0].type = fx__ppb_string(b, type, strlen(type));
+        pp->sample_types[0].unit = fx__ppb_string(b, unit ? unit : "", unit ? strlen(unit) : 0);
     }
     if (pt && *pt) {
         pp->has_period_type = 1;
-        pp->period_type.type = add_string(b, pt, strlen(pt));
-        pp->period_type.unit = add_string(b, pu ? pu : "", pu ? strlen(pu) : 0);
+        pp->period_type.type = fx__ppb_string(b, pt, strlen(pt));
+        pp->period_type.unit = fx__ppb_string(b, pu ? pu : "", pu ? strlen(pu) : 0);
     }
 }
 
@@ -413,8 +399,8 @@ int fx__q_merge_pprof(const fx__source_t *src, const fx_head_query_t *q, fx_buf_
         /* Nothing stored: still a valid, empty profile of the asked type. */
         acc_free(&c);
         memset(&c, 0, sizeof c);
-        pp_build_t b = {.a = &a};
-        add_string(&b, "", 0);
+        fx__ppb_t b = {.a = &a};
+        fx__ppb_string(&b, "", 0);
         pp_types(&b, NULL, q, &c, &pp);
         pp.strings = b.strs;
         pp.nstrings = b.nstrs;
@@ -429,12 +415,12 @@ int fx__q_merge_pprof(const fx__source_t *src, const fx_head_query_t *q, fx_buf_
         goto out;
     }
     const fx__symview_t *s = &sv;
-    pp_build_t b = {.s = s, .a = &a};
+    fx__ppb_t b = {.s = s, .a = &a};
     b.str_out = fx_calloc(s->nstrs + 1, 4);
     b.fn_out = fx_calloc(s->nfns + 1, 4);
     b.map_out = fx_calloc(s->nmaps + 1, 4);
     b.loc_out = fx_calloc(s->nlocs + 1, 4);
-    add_string(&b, "", 0);
+    fx__ppb_string(&b, "", 0);
     pp_types(&b, src->idx, q, &c, &pp);
 
     size_t nsamples = 0;
@@ -451,7 +437,7 @@ int fx__q_merge_pprof(const fx__source_t *src, const fx_head_query_t *q, fx_buf_
         int64_t *val = fx_arena_alloc(&a, sizeof *val);
         depth = 0;
         for (uint32_t j = i; j; j = s->node_parent[j]) /* leaf first, as pprof wants */
-            locs[depth++] = out_loc(&b, s->node_loc[j]);
+            locs[depth++] = fx__ppb_loc(&b, s->node_loc[j]);
         *val = c.v[i];
         fx_pprof_sample_t *smp = &pp.samples[pp.nsamples++];
         memset(smp, 0, sizeof *smp);

@@ -294,6 +294,12 @@ static int span_walk(const fx_row_t *row, uint32_t max_stack, span_fn fn, void *
     return FX_OK;
 }
 
+int fx_row_span_visit(const fx_row_t *row, uint32_t max_stack, fx_row_span_fn fn, void *ctx,
+                      fx_err_t *err)
+{
+    return span_walk(row, max_stack, fn, ctx, err);
+}
+
 typedef struct span_acc {
     const uint64_t *sel;
     size_t nsel, at;

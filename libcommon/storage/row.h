@@ -108,6 +108,14 @@ void fx_row_spans_encode(fx_row_span_entry_t *e, size_t n, const int64_t *vals, 
 int fx_row_span_accumulate(const fx_row_t *row, uint32_t col, const uint64_t *sel, size_t nsel,
                            uint32_t max_stack, int64_t *acc, uint8_t *touched, fx_err_t *err);
 
+/* Calls fn(ctx, span, stack, values[ncols]) for every entry of row's span
+ * section (spans ascending, stacks ascending within a span), checking all
+ * of it as fx_row_span_accumulate does; a non-zero return of fn stops the
+ * walk and is returned. No section, no calls. */
+typedef int (*fx_row_span_fn)(void *ctx, uint64_t span, uint32_t stack, const int64_t *values);
+int fx_row_span_visit(const fx_row_t *row, uint32_t max_stack, fx_row_span_fn fn, void *ctx,
+                      fx_err_t *err);
+
 /* Re-encodes row's span section into out (appending) with every stack
  * id s mapped to map[s] (s < max_stack; UINT32_MAX = unmapped:
  * FX_ECORRUPT), entries re-sorted, equal ones summed. No section, nothing. */

@@ -27,6 +27,19 @@ static const fx_opt_t opts[] = {
      offsetof(ing_opts_t, local_block_retention_ns), "5h",
      "Keep serving uploaded blocks from the ingester this long after their end; must exceed "
      "the queriers' -querier.query-store-after.", 0, 0, NULL, 0},
+    {"ingester.catch-up", NULL, FX_OPT_BOOL, offsetof(ing_opts_t, catch_up), "true",
+     "After a restart on a head that has data, fetch from the other ACTIVE ingesters the "
+     "profiles of the series this instance replicates that it missed while down "
+     "(docs/cluster.md, section Catch-up).", 0, 0, NULL, 0},
+    {"ingester.catch-up-margin", NULL, FX_OPT_DURATION, offsetof(ing_opts_t, catch_up_margin_ns),
+     "5m", "Catch-up fetches profiles newer than the head's newest profile minus this (pushes "
+     "in flight at a crash carry somewhat older timestamps).", 0, 0, NULL, 0},
+    {"ingester.catch-up-rate-limit", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, catch_up_rate_bytes),
+     "16MiB", "Bytes of (gzipped) profiles catch-up fetches per second, so live pushes keep "
+     "the CPU and disk; 0 = unlimited.", 0, 0, NULL, 0},
+    {"ingester.catch-up-page-size", NULL, FX_OPT_SIZE, offsetof(ing_opts_t, catch_up_page_bytes),
+     "1MiB", "Stored bytes a peer reads per catch-up page (64KiB to 64MiB): bounds the memory "
+     "of a page on both sides.", 0, 0, NULL, 0},
 };
 
 static const fx_opt_table_t table = {"Ingester", NULL, opts, FX_ARRAY_LEN(opts)};
@@ -109,6 +122,8 @@ static int init(fx_app_t *app, void *state, fx_err_t *err)
     if ((rc = ing_load_local_blocks(ing, err)) < 0)
         return fx_err_prefix(err, "local blocks");
     fx_admin_add_ready(fx_app_admin(app), "ingester", ready, ing);
+    if ((rc = ing_catchup_register(ing, err)) < 0)
+        return rc;
     return ing_register_rpcs(ing, err);
 }
 
@@ -123,6 +138,7 @@ static int run(fx_app_t *app, void *state, fx_err_t *err)
     if (fx_ring_lifecycler_set_state(ing->lifecycler, FX_RING_ACTIVE, err) < 0)
         fx_log_warn("could not become ACTIVE yet; the heartbeat will retry", "err=%s", fx_q(err->msg));
     ing_cutter_start(ing);
+    ing_catchup_start(ing);
     return FX_OK;
 }
 
@@ -131,6 +147,7 @@ static void stop(fx_app_t *app, void *state)
     ing_t *ing = state;
     fx_err_t err;
     (void)app;
+    ing_catchup_stop(ing);
     ing_cutter_stop(ing);
     /* LEAVING: distributors add another replica for our tokens while the
      * servers drain the writes in flight; we leave the ring in destroy. */
@@ -141,6 +158,7 @@ static void stop(fx_app_t *app, void *state)
 static void destroy(void *state)
 {
     ing_t *ing = state;
+    ing_catchup_free(ing); /* its thread reads the lifecycler */
     if (ing->lifecycler)
         fx_ring_lifecycler_stop(ing->lifecycler, 1);
     ing_cutter_stop(ing);
