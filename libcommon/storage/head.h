@@ -113,6 +113,8 @@ typedef struct fx_head_query {
      * fx_span_id_parse); other queries ignore them. */
     const uint64_t *spans;
     size_t nspans;
+    /* fx_head_profile_keys: also fill the keys' values and labels. */
+    int key_values;
 } fx_head_query_t;
 
 typedef struct fx_head_strings {
@@ -149,10 +151,16 @@ typedef struct fx_head_profile_stats {
 int fx_head_profile_stats(fx_head_t *h, const char *tenant, fx_head_profile_stats_t *out,
                           fx_err_t *err);
 
-/* Keys of every selected profile, ordered by (time, fingerprint). */
+/* Keys of every selected profile, ordered by (time, fingerprint). With
+ * q->key_values also, per key, the profile's value in its series (the
+ * column total, as SelectSeries sums it) and the series' full labels
+ * (keys of one series may share one labels array); both NULL otherwise.
+ * Everything lives in the arena. */
 typedef struct fx_head_keys {
     fx_head_profile_key_t *v;
     size_t len;
+    int64_t *values;
+    fx_labels_t *labels;
 } fx_head_keys_t;
 int fx_head_profile_keys(fx_head_t *h, const fx_head_query_t *q, fx_arena_t *a,
                          fx_head_keys_t *out, fx_err_t *err);

@@ -4,6 +4,7 @@
  */
 #include "storage/rpcquery.h"
 #include "storage/row.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "ingester/v1/ingester.pb-c.h"
 #include "model/profile_type.h"
@@ -76,6 +77,7 @@ static int rq_select(rq_t *r, const char *tenant, const Ingester__V1__SelectRequ
     if (rc < 0)
         return rc;
     r->q.profile_type = req->profile_type_id;
+    r->q.key_values = req->key_values;
     if (req->n_span_ids) {
         r->spans = fx_malloc(req->n_span_ids * sizeof *r->spans);
         memcpy(r->spans, req->span_ids, req->n_span_ids * sizeof *r->spans);
@@ -207,6 +209,46 @@ static Querier__V1__ProfileTypesResponse *profile_types_response(const fx_head_s
     return resp;
 }
 
+/* With values: each distinct series' labels once, keys pointing at them
+ * by index. Keys of a series share its fingerprint, so a map from
+ * fingerprint to entry finds it; labels are compared to be exact. */
+static void keys_values(const fx_head_keys_t *keys, fx_arena_t *a, Ingester__V1__ProfileKeys *resp)
+{
+    fx_map64_t seen;
+    size_t *first = fx_malloc((keys->len + 1) * sizeof *first); /* entry -> a key of it */
+    fx_map64_init(&seen);
+    resp->n_values = resp->n_series = keys->len;
+    resp->values = fx_arena_alloc(a, (keys->len + 1) * sizeof *resp->values);
+    resp->series = fx_arena_alloc(a, (keys->len + 1) * sizeof *resp->series);
+    resp->series_labels = fx_arena_alloc(a, (keys->len + 1) * sizeof *resp->series_labels);
+    for (size_t i = 0; i < keys->len; i++) {
+        int inserted;
+        uint64_t fp = keys->v[i].fingerprint == FX_MAP64_EMPTY ? 0 : keys->v[i].fingerprint;
+        uint64_t *slot = fx_map64_put(&seen, fp, &inserted);
+        size_t e = inserted ? resp->n_series_labels : (size_t)*slot;
+        if (!inserted && fx_labels_cmp(&keys->labels[i], &keys->labels[first[e]]) != 0) {
+            /* A fingerprint collision (or a folded FX_MAP64_EMPTY): search. */
+            for (e = 0; e < resp->n_series_labels; e++)
+                if (fx_labels_cmp(&keys->labels[i], &keys->labels[first[e]]) == 0)
+                    break;
+        }
+        if (e == resp->n_series_labels) {
+            Types__V1__Labels *l = fx_arena_alloc(a, sizeof *l);
+            types__v1__labels__init(l);
+            l->n_labels = keys->labels[i].len;
+            l->labels = pairs_of(&keys->labels[i], a);
+            first[e] = i;
+            resp->series_labels[resp->n_series_labels++] = l;
+            if (inserted)
+                *slot = e;
+        }
+        resp->values[i] = keys->values[i];
+        resp->series[i] = (uint32_t)e;
+    }
+    fx_map64_free(&seen);
+    free(first);
+}
+
 static Ingester__V1__ProfileKeys *keys_response(const fx_head_keys_t *keys, fx_arena_t *a)
 {
     Ingester__V1__ProfileKeys *resp = fx_arena_alloc(a, sizeof *resp);
@@ -221,6 +263,8 @@ static Ingester__V1__ProfileKeys *keys_response(const fx_head_keys_t *keys, fx_a
         resp->time_ns[i] = keys->v[i].time_ns;
         memcpy(resp->ids.data + i * 16, keys->v[i].id, 16);
     }
+    if (keys->values)
+        keys_values(keys, a, resp);
     return resp;
 }
 
