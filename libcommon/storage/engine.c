@@ -440,7 +440,17 @@ typedef struct keys_ctx {
     const fx__target_t *tg0;
     int with_values;
     size_t n, cap, capv;
+    fx_head_span_value_t *spans; /* FX_KEY_SPANS */
+    size_t nspans, capspans;
 } keys_ctx_t;
+
+static int keys_span(void *arg, uint64_t span, int64_t total)
+{
+    keys_ctx_t *c = arg;
+    FX_GROW(c->spans, c->capspans, c->nspans + 1);
+    c->spans[c->nspans++] = (fx_head_span_value_t){c->v[c->n], span, total};
+    return FX_OK;
+}
 
 static int keys_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
                     const fx_row_t *row, fx_err_t *err)
@@ -461,6 +471,11 @@ static int keys_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t
     c->v[c->n].fingerprint = tg->fp;
     c->v[c->n].time_ns = ts;
     memcpy(c->v[c->n].id, id, 16);
+    if (c->with_values & FX_KEY_SPANS) {
+        int rc = fx_row_span_totals(row, tg->col, keys_span, c, err);
+        if (rc)
+            return rc;
+    }
     c->n++;
     return FX_OK;
 }
@@ -536,7 +551,7 @@ int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_are
         return FX_OK;
     }
     size_t ntg = 0;
-    keys_ctx_t c = {NULL, NULL, NULL, NULL, q->key_values, 0, 0, 0};
+    keys_ctx_t c = {NULL, NULL, NULL, NULL, q->key_values, 0, 0, 0, NULL, 0, 0};
     fx__target_t *tg = NULL;
     int rc = src_begin(src, err);
     if (rc == FX_OK) {
@@ -544,10 +559,15 @@ int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_are
         tg = fx__targets(src->idx, q, &ntg);
         src_unlock(src);
         c.tg0 = tg;
-        rc = src_scan(src, q, tg, ntg, 0, keys_row, &c, err);
+        rc = src_scan(src, q, tg, ntg, q->key_values & FX_KEY_SPANS ? FX__NEED_SPANS : 0,
+                      keys_row, &c, err);
     }
     if (rc == FX_OK && q->key_values) {
         keys_with_values(src, tg, ntg, &c, a, out);
+        out->spans = fx_arena_alloc(a, (c.nspans + 1) * sizeof *out->spans);
+        if (c.nspans)
+            memcpy(out->spans, c.spans, c.nspans * sizeof *c.spans);
+        out->nspans = c.nspans;
     } else if (rc == FX_OK) {
         if (c.n > 1)
             qsort(c.v, c.n, sizeof *c.v, fx_head_key_cmp);
@@ -561,6 +581,7 @@ int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_are
     free(c.v);
     free(c.values);
     free(c.target);
+    free(c.spans);
     return rc;
 }
 

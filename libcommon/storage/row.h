@@ -108,6 +108,14 @@ void fx_row_spans_encode(fx_row_span_entry_t *e, size_t n, const int64_t *vals, 
 int fx_row_span_accumulate(const fx_row_t *row, uint32_t col, const uint64_t *sel, size_t nsel,
                            uint32_t max_stack, int64_t *acc, uint8_t *touched, fx_err_t *err);
 
+/* Calls fn(ctx, span, total) for every span of row's span section, in
+ * ascending span order, with the sum of column col over its entries; a
+ * non-zero return of fn stops the walk and is returned. The section is
+ * checked as fx_row_span_accumulate checks it (stack ids unbounded). */
+typedef int (*fx_row_span_total_fn)(void *ctx, uint64_t span, int64_t total);
+int fx_row_span_totals(const fx_row_t *row, uint32_t col, fx_row_span_total_fn fn, void *ctx,
+                       fx_err_t *err);
+
 /* Re-encodes row's span section into out (appending) with every stack
  * id s mapped to map[s] (s < max_stack; UINT32_MAX = unmapped:
  * FX_ECORRUPT), entries re-sorted, equal ones summed. No section, nothing. */

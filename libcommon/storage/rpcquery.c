@@ -77,7 +77,8 @@ static int rq_select(rq_t *r, const char *tenant, const Ingester__V1__SelectRequ
     if (rc < 0)
         return rc;
     r->q.profile_type = req->profile_type_id;
-    r->q.key_values = req->key_values;
+    r->q.key_values = (req->key_values ? FX_KEY_VALUES : 0) |
+                      (req->key_spans ? FX_KEY_VALUES | FX_KEY_SPANS : 0);
     if (req->n_span_ids) {
         r->spans = fx_malloc(req->n_span_ids * sizeof *r->spans);
         memcpy(r->spans, req->span_ids, req->n_span_ids * sizeof *r->spans);
@@ -265,6 +266,24 @@ static Ingester__V1__ProfileKeys *keys_response(const fx_head_keys_t *keys, fx_a
     }
     if (keys->values)
         keys_values(keys, a, resp);
+    if (keys->nspans) {
+        size_t n = keys->nspans;
+        resp->n_span_fingerprints = resp->n_span_time_ns = resp->n_span_ids = resp->n_span_values = n;
+        resp->span_fingerprints = fx_arena_alloc(a, n * sizeof *resp->span_fingerprints);
+        resp->span_time_ns = fx_arena_alloc(a, n * sizeof *resp->span_time_ns);
+        resp->span_ids = fx_arena_alloc(a, n * sizeof *resp->span_ids);
+        resp->span_values = fx_arena_alloc(a, n * sizeof *resp->span_values);
+        resp->span_profile_ids.data = fx_arena_alloc(a, n * 16);
+        resp->span_profile_ids.len = n * 16;
+        for (size_t i = 0; i < n; i++) {
+            const fx_head_span_value_t *sv = &keys->spans[i];
+            resp->span_fingerprints[i] = sv->key.fingerprint;
+            resp->span_time_ns[i] = sv->key.time_ns;
+            memcpy(resp->span_profile_ids.data + 16 * i, sv->key.id, 16);
+            resp->span_ids[i] = sv->span;
+            resp->span_values[i] = sv->value;
+        }
+    }
     return resp;
 }
 

@@ -478,15 +478,10 @@ static int select_heatmap(fx_call_t *call, const ProtobufCMessage *in, ProtobufC
     Querier__V1__SelectHeatmapResponse *resp;
     int rc;
 
-    if (r->query_type == QUERIER__V1__HEATMAP_QUERY_TYPE__HEATMAP_QUERY_TYPE_SPAN)
-        return fx_err_set(err, FX_EUNIMPL, "span heatmaps (query_type HEATMAP_QUERY_TYPE_SPAN) "
-                          "are not supported; HEATMAP_QUERY_TYPE_INDIVIDUAL is");
-    if (r->query_type != QUERIER__V1__HEATMAP_QUERY_TYPE__HEATMAP_QUERY_TYPE_INDIVIDUAL)
+    int spans = r->query_type == QUERIER__V1__HEATMAP_QUERY_TYPE__HEATMAP_QUERY_TYPE_SPAN;
+    if (!spans && r->query_type != QUERIER__V1__HEATMAP_QUERY_TYPE__HEATMAP_QUERY_TYPE_INDIVIDUAL)
         return fx_err_set(err, FX_EINVAL, "query_type must be HEATMAP_QUERY_TYPE_INDIVIDUAL "
-                          "(or HEATMAP_QUERY_TYPE_SPAN), got %d", (int)r->query_type);
-    if (r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_SPAN)
-        return fx_err_set(err, FX_EUNIMPL, "span exemplars are not supported (exemplar_type "
-                          "EXEMPLAR_TYPE_INDIVIDUAL is)");
+                          "or HEATMAP_QUERY_TYPE_SPAN, got %d", (int)r->query_type);
     if (!(r->step >= 0.001))
         return fx_err_set(err, FX_EINVAL, "step must be at least 0.001 seconds, got %g", r->step);
     if (r->optional_limit_case && r->limit < 0)
@@ -498,10 +493,12 @@ static int select_heatmap(fx_call_t *call, const ProtobufCMessage *in, ProtobufC
     int64_t step_ms = (int64_t)(r->step * 1000.0);
     if (step_ms < 1)
         step_ms = 1;
-    if ((rc = qr_select_heatmap(q, call->tenant, &s, r->group_by, r->n_group_by, step_ms,
-                                r->optional_limit_case ? r->limit : 0,
-                                r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_INDIVIDUAL,
-                                call->arena, &resp, err)) < 0)
+    /* Exemplars of a span heatmap name their span too, whichever type is asked. */
+    int exemplars = r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_INDIVIDUAL ||
+                    r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_SPAN;
+    if ((rc = qr_select_heatmap(q, call->tenant, &s, r->group_by, r->n_group_by, step_ms, spans,
+                                r->optional_limit_case ? r->limit : 0, exemplars, call->arena,
+                                &resp, err)) < 0)
         return rc;
     *out = &resp->base;
     return FX_OK;

@@ -25,7 +25,10 @@ typedef struct prof {
     int64_t time_ns;
     int64_t value;
     uint8_t id[16];
-    uint32_t set; /* its series' labels: profs_t.sets[set] */
+    uint32_t set;  /* its series' labels: profs_t.sets[set] */
+    int has_span;  /* a span of the profile rather than all of it */
+    uint64_t span;
+    uint64_t fp;   /* series fingerprint (span entries: to tell copies apart) */
 } prof_t;
 
 typedef struct labelset {
@@ -36,6 +39,8 @@ typedef struct labelset {
 typedef struct profs {
     prof_t *v;
     size_t n, cap;
+    prof_t *sp; /* with spans: one entry per span of a profile */
+    size_t nsp, capsp;
     labelset_t *sets;
     size_t nsets, capsets;
 } profs_t;
@@ -43,6 +48,7 @@ typedef struct profs {
 static void profs_free(profs_t *p)
 {
     free(p->v);
+    free(p->sp);
     free(p->sets);
 }
 
@@ -69,9 +75,50 @@ static uint32_t set_of(profs_t *p, fx_map64_t *by_fp, uint64_t fp, const Types__
     return (uint32_t)p->nsets++;
 }
 
-/* Every profile s selects, once each, with its value and series labels. */
+static int cmp_span_entry(const void *a, const void *b)
+{
+    const prof_t *x = a, *y = b;
+    if (x->time_ns != y->time_ns)
+        return x->time_ns < y->time_ns ? -1 : 1;
+    if (x->fp != y->fp)
+        return x->fp < y->fp ? -1 : 1;
+    int c = memcmp(x->id, y->id, 16);
+    if (c)
+        return c;
+    return (x->span > y->span) - (x->span < y->span);
+}
+
+/* Adds the span entries of answer k to out->sp; each names its series by
+ * fingerprint (the set the same fingerprint's profiles have). */
+static int collect_spans(const Ingester__V1__ProfileKeys *k, const fx_map64_t *by_fp,
+                         profs_t *out)
+{
+    size_t n = k->n_span_fingerprints;
+    if (k->n_span_time_ns != n || k->n_span_ids != n || k->n_span_values != n ||
+        k->span_profile_ids.len != n * 16)
+        return FX_EINTERNAL;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t fp = k->span_fingerprints[j];
+        const uint64_t *set = fx_map64_get(by_fp, fp == FX_MAP64_EMPTY ? 0 : fp);
+        if (!set)
+            return FX_EINTERNAL; /* a span of a profile the answer did not list */
+        FX_GROW(out->sp, out->capsp, out->nsp + 1);
+        prof_t *p = &out->sp[out->nsp++];
+        p->time_ns = k->span_time_ns[j];
+        p->value = k->span_values[j];
+        memcpy(p->id, k->span_profile_ids.data + 16 * j, 16);
+        p->set = (uint32_t)*set;
+        p->has_span = 1;
+        p->span = k->span_ids[j];
+        p->fp = fp;
+    }
+    return FX_OK;
+}
+
+/* Every profile s selects, once each, with its value and series labels;
+ * with spans also every span of them (out->sp), once each. */
 static int collect(qr_t *q, const char *tenant, const qr_select_t *s, int64_t align_ms,
-                   fx_arena_t *a, profs_t *out, fx_err_t *err)
+                   int spans, fx_arena_t *a, profs_t *out, fx_err_t *err)
 {
     Ingester__V1__SelectRequest r;
     qr_results_t res = {0};
@@ -84,6 +131,7 @@ static int collect(qr_t *q, const char *tenant, const qr_select_t *s, int64_t al
         return FX_OK;
     qr_select_request(s, 0, &r);
     r.key_values = 1;
+    r.key_spans = spans;
     if ((rc = qr_fanout_keys(q, tenant, &r, align_ms, &res, err)) < 0)
         goto out;
     fx_head_keyset_init(&seen);
@@ -113,9 +161,26 @@ static int collect(qr_t *q, const char *tenant, const qr_select_t *s, int64_t al
             p->value = k->values[j];
             memcpy(p->id, key.id, 16);
             p->set = set_of(out, &by_fp, key.fingerprint, k->series_labels[k->series[j]], a);
+            p->has_span = 0;
+            p->span = 0;
+            p->fp = key.fingerprint;
         }
         if (rc < 0)
             break;
+        if (spans && collect_spans(k, &by_fp, out) < 0) {
+            rc = fx_err_set(err, FX_EINTERNAL, "store %s answered a malformed span list",
+                            res.v[i].addr);
+            break;
+        }
+    }
+    /* Replicas list the same spans: keep one of each (profile, span). */
+    if (rc == FX_OK && out->nsp > 1) {
+        qsort(out->sp, out->nsp, sizeof *out->sp, cmp_span_entry);
+        size_t u = 1;
+        for (size_t i = 1; i < out->nsp; i++)
+            if (cmp_span_entry(&out->sp[u - 1], &out->sp[i]) != 0)
+                out->sp[u++] = out->sp[i];
+        out->nsp = u;
     }
     fx_map64_free(&by_fp);
     fx_head_keyset_free(&seen);
@@ -204,6 +269,8 @@ static Types__V1__Exemplar *exemplar(const prof_t *p, const labelset_t *set, fx_
     e->timestamp = time_ms(p->time_ns);
     e->profile_id = fx_arena_alloc(a, FX_PROFILE_ID_LEN + 1);
     fx_profile_id_format(p->id, e->profile_id);
+    if (p->has_span)
+        e->span_id = fx_arena_printf(a, "%016llx", (unsigned long long)p->span);
     e->value = p->value;
     e->labels = fx_arena_alloc(a, (set->n + 1) * sizeof *e->labels);
     for (size_t i = 0; i < set->n; i++)
@@ -213,7 +280,7 @@ static Types__V1__Exemplar *exemplar(const prof_t *p, const labelset_t *set, fx_
 }
 
 /* Candidate order within a cell: highest value first, then earliest, then
- * by id, so answers do not depend on which replica answered first. */
+ * by id and span, so answers do not depend on which replica answered first. */
 typedef struct cand {
     uint32_t series;  /* answer series (or heatmap group) */
     uint32_t bucket;  /* heatmap bucket; 0 for points */
@@ -234,7 +301,10 @@ static int cmp_cand(const void *a, const void *b)
         return x->p->value > y->p->value ? -1 : 1;
     if (x->p->time_ns != y->p->time_ns)
         return x->p->time_ns < y->p->time_ns ? -1 : 1;
-    return memcmp(x->p->id, y->p->id, 16);
+    int c = memcmp(x->p->id, y->p->id, 16);
+    if (c)
+        return c;
+    return (x->p->span > y->p->span) - (x->p->span < y->p->span);
 }
 
 /* --- exemplars on SelectSeries ------------------------------------------------------ */
@@ -261,7 +331,7 @@ int qr_attach_exemplars(qr_t *q, const char *tenant, const qr_select_t *s, char 
     int rc;
     if (resp->n_series == 0)
         return FX_OK;
-    if ((rc = collect(q, tenant, s, step_ms, a, &ps, err)) < 0)
+    if ((rc = collect(q, tenant, s, step_ms, 0, a, &ps, err)) < 0)
         return rc;
     /* Each label set's answer series (UINT32_MAX: cut by the limit). */
     uint32_t *series_of = fx_malloc((ps.nsets + 1) * sizeof *series_of);
@@ -369,7 +439,7 @@ static Types__V1__HeatmapSlot *make_slot(const hgroup_t *g, const cand_t *c, siz
 }
 
 int qr_select_heatmap(qr_t *q, const char *tenant, const qr_select_t *s, char **group_by,
-                      size_t ngroup_by, int64_t step_ms, int64_t limit, int exemplars,
+                      size_t ngroup_by, int64_t step_ms, int spans, int64_t limit, int exemplars,
                       fx_arena_t *a, Querier__V1__SelectHeatmapResponse **out, fx_err_t *err)
 {
     profs_t ps;
@@ -377,8 +447,15 @@ int qr_select_heatmap(qr_t *q, const char *tenant, const qr_select_t *s, char **
     Querier__V1__SelectHeatmapResponse *resp = fx_arena_alloc(a, sizeof *resp);
     querier__v1__select_heatmap_response__init(resp);
     *out = resp;
-    if ((rc = collect(q, tenant, s, step_ms, a, &ps, err)) < 0)
+    if ((rc = collect(q, tenant, s, step_ms, spans, a, &ps, err)) < 0)
         return rc;
+    if (spans) {
+        /* The cells count spans: the span entries take the profiles' place. */
+        prof_t *t = ps.v;
+        ps.v = ps.sp;
+        ps.n = ps.nsp;
+        ps.sp = t;
+    }
     if (ps.n == 0)
         goto done;
     /* Groups of label sets, and each profile's group. */

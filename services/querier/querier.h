@@ -147,12 +147,14 @@ int qr_attach_exemplars(qr_t *q, const char *tenant, const qr_select_t *s, char 
                         size_t ngroup_by, int64_t step_ms, fx_arena_t *a,
                         Querier__V1__SelectSeriesResponse *resp, fx_err_t *err);
 
-/* SelectHeatmap (INDIVIDUAL): per group a heatmap of individual profile
- * values (model/heatmap.h), the `limit` (0 = all) series with the largest
- * value totals, with exemplars (one per non-empty cell: its highest-value
- * profile) if asked. Result in arena a. */
+/* SelectHeatmap: per group a heatmap of individual profile values
+ * (INDIVIDUAL), or with spans of individual span values (SPAN: per
+ * profile and span_id, the sum of the samples that carried it), see
+ * model/heatmap.h; the `limit` (0 = all) series with the largest value
+ * totals, with exemplars (one per non-empty cell: its highest value) if
+ * asked. Result in arena a. */
 int qr_select_heatmap(qr_t *q, const char *tenant, const qr_select_t *s, char **group_by,
-                      size_t ngroup_by, int64_t step_ms, int64_t limit, int exemplars,
+                      size_t ngroup_by, int64_t step_ms, int spans, int64_t limit, int exemplars,
                       fx_arena_t *a, Querier__V1__SelectHeatmapResponse **out, fx_err_t *err);
 
 /* ---- label pairs of answers (labels.c) ------------------------------------------- */

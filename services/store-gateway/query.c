@@ -215,7 +215,8 @@ int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_ke
     fx_head_profile_key_t *all = NULL;
     int64_t *values = NULL;        /* with q->key_values, parallel to all */
     fx_labels_t *labels = NULL;
-    size_t n = 0, cap = 0, capv = 0;
+    fx_head_span_value_t *spans = NULL; /* of the keys a block was first to list */
+    size_t n = 0, cap = 0, capv = 0, nspans = 0, capspans = 0;
     int rc = FX_OK;
     memset(out, 0, sizeof *out);
     fx_head_keyset_init(&seen);
@@ -231,10 +232,14 @@ int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_ke
             *out = k;
             break;
         }
+        fx_head_keyset_t fresh;
+        fx_head_keyset_init(&fresh);
         for (size_t j = 0; j < k.len; j++) {
             if (fx_head_keyset_has(&seen, &k.v[j]))
                 continue;
             fx_head_keyset_add(&seen, &k.v[j]);
+            if (k.nspans)
+                fx_head_keyset_add(&fresh, &k.v[j]);
             FX_GROW(all, cap, n + 1);
             if (q->key_values) {
                 size_t c = capv;
@@ -246,6 +251,14 @@ int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_ke
             }
             all[n++] = k.v[j];
         }
+        /* A profile's spans come from the block that gave its key. */
+        for (size_t j = 0; j < k.nspans; j++) {
+            if (!fx_head_keyset_has(&fresh, &k.spans[j].key))
+                continue;
+            FX_GROW(spans, capspans, nspans + 1);
+            spans[nspans++] = k.spans[j];
+        }
+        fx_head_keyset_free(&fresh);
     }
     sg__view_release(g, &v);
     fx_head_keyset_free(&seen);
@@ -269,6 +282,10 @@ int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_ke
             }
         }
         out->len = n;
+        out->spans = fx_arena_alloc(a, (nspans + 1) * sizeof *out->spans);
+        if (nspans)
+            memcpy(out->spans, spans, nspans * sizeof *spans);
+        out->nspans = nspans;
         free(ord);
     }
     if (rc == FX_OK && !out->v)
@@ -280,6 +297,7 @@ int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_ke
     free(all);
     free(values);
     free(labels);
+    free(spans);
     return rc;
 }
 

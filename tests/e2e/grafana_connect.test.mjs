@@ -179,9 +179,16 @@ test('exemplars, their drill-down and heatmaps name the pushed profiles', async 
   const counts = gosvc.slots.flatMap((s) => s.counts);
   assert.equal(counts.reduce((s, x) => s + x, 0), 1, 'one profile, counted once');
   for (const s of hm) for (const slot of s.slots) assert.equal(slot.yMin.length, slot.counts.length);
-  const span = await bufCurl('querier.v1.QuerierService', 'SelectHeatmap',
-    { ...sel, step: 64100700, queryType: 'HEATMAP_QUERY_TYPE_SPAN' });
-  assert.equal(JSON.parse(span.out || span.err).code, 'unimplemented');
+
+  // A span heatmap counts (profile, span) pairs valued by the span's samples.
+  const spanHm = (await viaConnectGo('SelectHeatmap', { ...sel, labelSelector: '{service_name="traced"}',
+    step: 64100700, queryType: 'HEATMAP_QUERY_TYPE_SPAN', exemplarType: 'EXEMPLAR_TYPE_SPAN' })).series;
+  assert.equal(spanHm.length, 1);
+  const slots = spanHm[0].slots;
+  assert.equal(slots.flatMap((s) => s.counts).reduce((s, x) => s + x, 0), 2, 'one profile, two spans');
+  const spanEx = slots.flatMap((s) => s.exemplars ?? []);
+  assert.deepEqual(spanEx.map((e) => [e.spanId, e.value]).sort(),
+    [[SPAN_A, String(spanTotals[SPAN_A])], [SPAN_B, String(spanTotals[SPAN_B])]].sort());
 });
 
 test('errors reach connect-go as Connect error envelopes with the right code', async () => {

@@ -3,7 +3,8 @@ profiles: SelectSeries with exemplar_type INDIVIDUAL names the pushed
 profiles behind each point (their exact values, the highest ones first);
 profile_id_selector on SelectMergeStacktraces / SelectMergeProfile merges
 exactly the named profile; SelectHeatmap counts every profile in range once,
-in the bucket its value belongs to. Answers must not change when the head is
+in the bucket its value belongs to, and with query_type SPAN every (profile,
+span_id) pair once, valued by the samples that carried the span. Answers must not change when the head is
 cut into blocks served by the store-gateway, nor in an RF=3 cluster (each
 profile on three ingesters). Malformed ids are 400 invalid_argument.
 """
@@ -33,6 +34,7 @@ STACKS = [
     ["main", "gc", "mark"],
 ]
 SELECTOR = '{service_name=~"ex-.*"}'
+SPANS = ["00000000000000a1", "00000000000000b2", "7fffffffffffffff"]
 
 
 def workload():
@@ -43,13 +45,18 @@ def workload():
     for i in range(14):
         samples = []
         for stack in rnd.sample(STACKS, rnd.randint(1, 3)):
-            samples.append((stack, rnd.choice([1, 2, 3, 7, 20, 45, 90, 150, 400]) + i, {}))
+            labels = {"span_id": rnd.choice(SPANS)} if rnd.random() < 0.7 else {}
+            samples.append((stack, rnd.choice([1, 2, 3, 7, 20, 45, 90, 150, 400]) + i, labels))
         value = sum(c for _, c, _ in samples) * PERIOD
+        spans = {}
+        for _, c, labels in samples:
+            if "span_id" in labels:
+                spans[labels["span_id"]] = spans.get(labels["span_id"], 0) + c * PERIOD
         folded_ = {}
         for stack, c, _ in samples:
             folded_[";".join(stack)] = folded_.get(";".join(stack), 0) + c * PERIOD
         out.append({"service": SERVICES[i % 2], "ts": T0 + i * 7, "samples": samples,
-                    "value": value, "folded": folded_})
+                    "value": value, "folded": folded_, "spans": spans})
     return out
 
 
@@ -129,20 +136,37 @@ def answers(node, profiles):
                 exs.append((int(e["timestamp"]), int(e["value"]), src["service"]))
             pts.append((int(p["timestamp"]), float(p["value"]), exs))
         out_series.append((labels_of(s), pts))
-    hm = node.query("SelectHeatmap", heatmap_req()).get("series", [])
-    out_hm = []
-    for s in hm:
-        slots = []
-        for sl in s.get("slots", []):
-            exs = []
-            for e in sl.get("exemplars", []):
-                src = pushed(profiles, e)
-                ids[e["profileId"]] = src
-                exs.append((int(e["timestamp"]), int(e["value"])))
-            slots.append((int(sl["timestamp"]), [round(float(y), 3) for y in sl["yMin"]],
-                          [int(c) for c in sl["counts"]], exs))
-        out_hm.append((labels_of(s), slots))
-    return {"series": out_series, "heatmap": out_hm}, ids
+    out = {"series": out_series}
+    for kind in ("INDIVIDUAL", "SPAN"):
+        hm = node.query("SelectHeatmap", heatmap_req(queryType="HEATMAP_QUERY_TYPE_" + kind))
+        out_hm = []
+        for s in hm.get("series", []):
+            slots = []
+            for sl in s.get("slots", []):
+                exs = []
+                for e in sl.get("exemplars", []):
+                    if kind == "SPAN":
+                        src = pushed_span(profiles, e)
+                        exs.append((int(e["timestamp"]), int(e["value"]), e["spanId"]))
+                    else:
+                        src = pushed(profiles, e)
+                        exs.append((int(e["timestamp"]), int(e["value"])))
+                    ids[e["profileId"]] = src
+                slots.append((int(sl["timestamp"]), [round(float(y), 3) for y in sl["yMin"]],
+                              [int(c) for c in sl["counts"]], exs))
+            out_hm.append((labels_of(s), slots))
+        out["heatmap" if kind == "INDIVIDUAL" else "span heatmap"] = out_hm
+    return out, ids
+
+
+def pushed_span(profiles, ex):
+    """The pushed profile a span exemplar names (service, time, span value)."""
+    svc = labels_of(ex).get("service_name")
+    ts = int(ex["timestamp"])
+    match = [p for p in profiles if p["service"] == svc and p["ts"] * 1000 == ts and
+             p["spans"].get(ex.get("spanId")) == int(ex["value"])]
+    assert len(match) == 1, (ex, svc, ts)
+    return match[0]
 
 
 class Exemplars(unittest.TestCase):
@@ -227,12 +251,13 @@ class Exemplars(unittest.TestCase):
                                                     "end": END, "profileIdSelector": [bad]})
             self.assertEqual(cm.exception.status, 400, bad)
 
-    def test_4_heatmap(self):
-        hm = self.head["heatmap"]
+    def check_heatmap(self, hm, items):
+        """items: (service, ts, value, span or None) of everything counted."""
         self.assertEqual([l["service_name"] for l, _ in hm], SERVICES)
         total = 0
         for labels, slots in hm:
-            mine = [p for p in self.profiles if p["service"] == labels["service_name"]]
+            mine = [{"ts": ts, "value": v, "span": sp} for svc, ts, v, sp in items
+                    if svc == labels["service_name"]]
             lo, hi = min(p["value"] for p in mine), max(p["value"] for p in mine)
             edges = slots[0][1]
             self.assertEqual(len(edges), BUCKETS)
@@ -245,16 +270,27 @@ class Exemplars(unittest.TestCase):
                 cell = want.setdefault(slot_of(p["ts"] * 1000), [[0] * BUCKETS, {}])
                 cell[0][b] += 1
                 best = cell[1].get(b)
-                if best is None or (p["value"], -p["ts"]) > (best["value"], -best["ts"]):
+                # highest value, then earliest, then (span heatmaps) the smaller span
+                if best is None or (p["value"], -p["ts"]) > (best["value"], -best["ts"]) or (
+                        (p["value"], p["ts"]) == (best["value"], best["ts"]) and
+                        (p["span"] or "") < (best["span"] or "")):
                     cell[1][b] = p
             self.assertEqual([t for t, _, _, _ in slots], sorted(want))
             for t, ymin, counts, exs in slots:
                 self.assertEqual(ymin, edges)  # shared by every slot
                 self.assertEqual(counts, want[t][0], t)
-                self.assertEqual(exs, [(want[t][1][b]["ts"] * 1000, want[t][1][b]["value"])
+                got = [(e[0], e[1]) for e in exs]
+                self.assertEqual(got, [(want[t][1][b]["ts"] * 1000, want[t][1][b]["value"])
                                        for b in sorted(want[t][1])])
+                for e, b in zip(exs, sorted(want[t][1])):
+                    if want[t][1][b]["span"]:
+                        self.assertEqual(e[2], want[t][1][b]["span"])
                 total += sum(counts)
-        self.assertEqual(total, len(self.profiles))
+        self.assertEqual(total, len(items))
+
+    def test_4_heatmap(self):
+        self.check_heatmap(self.head["heatmap"],
+                           [(p["service"], p["ts"], p["value"], None) for p in self.profiles])
         # limit keeps the series with the largest value total.
         top = self.f.query("SelectHeatmap", heatmap_req(limit=1))["series"]
         sums = {s: sum(p["value"] for p in self.profiles if p["service"] == s) for s in SERVICES}
@@ -269,11 +305,12 @@ class Exemplars(unittest.TestCase):
         empty = self.f.query("SelectHeatmap", heatmap_req(start=1000, end=2000))
         self.assertEqual(empty.get("series", []), [])
 
+    def test_4b_span_heatmap(self):
+        items = [(p["service"], p["ts"], v, sp) for p in self.profiles for sp, v in p["spans"].items()]
+        self.assertGreater(len(items), len(self.profiles) // 2)
+        self.check_heatmap(self.head["span heatmap"], items)
+
     def test_5_heatmap_errors(self):
-        with self.assertRaises(HTTPError) as cm:
-            self.f.query("SelectHeatmap", heatmap_req(queryType="HEATMAP_QUERY_TYPE_SPAN"))
-        self.assertEqual(cm.exception.status, 501)
-        self.assertIn("HEATMAP_QUERY_TYPE_SPAN", cm.exception.body)
         for bad in ({"queryType": "HEATMAP_QUERY_TYPE_UNSPECIFIED"}, {"step": 0},
                     {"labelSelector": "{x"}, {"limit": -1}):
             with self.assertRaises(HTTPError) as cm:

@@ -22,6 +22,7 @@
 #include "model/profile_id.h"
 #include "pprof/pprof.h"
 #include "storage/head.h"
+#include "storage/row.h"
 #include "storage/rpcquery.h"
 
 static void test_profile_id_roundtrip(void **state)
@@ -149,6 +150,63 @@ static void test_heatmap_slot(void **state)
     assert_int_equal(fx_heatmap_slot(INT64_MAX, INT64_MIN, 1), INT64_MAX);
 }
 
+/* --- span totals of a row (span heatmaps) -------------------------------------------- */
+
+typedef struct got_totals {
+    uint64_t span[8];
+    int64_t total[8];
+    size_t n;
+} got_totals_t;
+
+static int on_total(void *ctx, uint64_t span, int64_t total)
+{
+    got_totals_t *g = ctx;
+    if (g->n == 8)
+        return FX_ELIMIT;
+    g->span[g->n] = span;
+    g->total[g->n++] = total;
+    return FX_OK;
+}
+
+static void test_row_span_totals(void **state)
+{
+    (void)state;
+    /* Two columns; span 7 has three entries (one a duplicate pair). */
+    uint32_t stacks[] = {2, 4, 9};
+    int64_t values[] = {1, 10, 6, 60, 8, 80};
+    fx_row_span_entry_t e[] = {{7, 9, 0}, {7, 4, 1}, {UINT64_MAX, 2, 2}, {7, 4, 3}, {3, 4, 4}};
+    int64_t vals[] = {8, 80, 2, 20, 1, 10, 3, 30, 1, 10};
+    fx_buf_t spans = FX_BUF_INIT, b = FX_BUF_INIT;
+    fx_err_t err = {0};
+    fx_row_t row;
+    fx_row_spans_encode(e, 5, vals, 2, &spans);
+    fx_row_encode_spans(stacks, values, 3, 2, 10, spans.data, spans.len, &b);
+    assert_int_equal(fx_row_parse(b.data, b.len, &row, &err), FX_OK);
+    got_totals_t g = {{0}, {0}, 0};
+    assert_int_equal(fx_row_span_totals(&row, 1, on_total, &g, &err), FX_OK);
+    assert_int_equal(g.n, 3);
+    assert_true(g.span[0] == 3 && g.total[0] == 10);
+    assert_true(g.span[1] == 7 && g.total[1] == 130);
+    assert_true(g.span[2] == UINT64_MAX && g.total[2] == 10);
+    g.n = 0;
+    assert_int_equal(fx_row_span_totals(&row, 0, on_total, &g, &err), FX_OK);
+    assert_true(g.n == 3 && g.total[0] == 1 && g.total[1] == 13 && g.total[2] == 1);
+    /* A missing column is corruption; a callback's error stops the walk. */
+    assert_int_equal(fx_row_span_totals(&row, 2, on_total, &g, &err), FX_ECORRUPT);
+    g.n = 8;
+    assert_int_equal(fx_row_span_totals(&row, 0, on_total, &g, &err), FX_ELIMIT);
+    /* A row without spans: no calls. */
+    fx_buf_t plain = FX_BUF_INIT;
+    fx_row_encode(stacks, values, 3, 2, 10, &plain);
+    assert_int_equal(fx_row_parse(plain.data, plain.len, &row, &err), FX_OK);
+    g.n = 0;
+    assert_int_equal(fx_row_span_totals(&row, 0, on_total, &g, &err), FX_OK);
+    assert_int_equal(g.n, 0);
+    fx_buf_free(&plain);
+    fx_buf_free(&spans);
+    fx_buf_free(&b);
+}
+
 /* --- the store side: SelectProfileKeys with key_values ------------------------------- */
 
 #define CPU "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
@@ -252,6 +310,15 @@ static void test_store_key_values(void **state)
     assert_int_equal(k->series[0], k->series[2]);
     assert_int_not_equal(k->series[0], k->series[1]);
 
+    /* key_spans implies values; these profiles carried no span ids. */
+    req.key_values = 0;
+    req.key_spans = 1;
+    assert_int_equal(fn(&call, &req.base, &out, &err), FX_OK);
+    k = (const Ingester__V1__ProfileKeys *)out;
+    assert_int_equal(k->n_values, 3);
+    assert_int_equal(k->n_span_ids, 0);
+    req.key_spans = 0;
+
     /* Without key_values: keys only, as the replica deduplication asks. */
     req.key_values = 0;
     assert_int_equal(fn(&call, &req.base, &out, &err), FX_OK);
@@ -286,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_heatmap_scale_log),
         cmocka_unit_test(test_heatmap_scale_linear_and_single),
         cmocka_unit_test(test_heatmap_slot),
+        cmocka_unit_test(test_row_span_totals),
         cmocka_unit_test(test_store_key_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
