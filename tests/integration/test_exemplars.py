@@ -311,6 +311,10 @@ class Exemplars(unittest.TestCase):
         self.check_heatmap(self.head["span heatmap"], items)
 
     def test_5_heatmap_errors(self):
+        with self.assertRaises(HTTPError) as cm:
+            self.f.query("SelectSeries", dict(series_req(), exemplarType="EXEMPLAR_TYPE_SPAN"))
+        self.assertEqual(cm.exception.status, 501)
+        self.assertIn("EXEMPLAR_TYPE_INDIVIDUAL", cm.exception.body)
         for bad in ({"queryType": "HEATMAP_QUERY_TYPE_UNSPECIFIED"}, {"step": 0},
                     {"labelSelector": "{x"}, {"limit": -1}):
             with self.assertRaises(HTTPError) as cm:
