@@ -7,6 +7,7 @@
 #include "core/hash.h"
 #include "core/mem.h"
 #include "ingester/v1/ingester.pb-c.h"
+#include "model/heatmap.h"
 #include "model/profile_type.h"
 #include "model/treebytes.h"
 #include "querier/v1/querier.pb-c.h"
@@ -472,6 +473,66 @@ static int merge_pprof(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMes
     return FX_OK;
 }
 
+/* A key's rank within its (series, time bucket): for keeping the top k. */
+typedef struct ranked_key {
+    uint64_t fp;
+    int64_t bucket, value, time_ns;
+    const uint8_t *id;
+    size_t at;
+} ranked_key_t;
+
+static int cmp_ranked_key(const void *a, const void *b)
+{
+    const ranked_key_t *x = a, *y = b;
+    if (x->fp != y->fp)
+        return x->fp < y->fp ? -1 : 1;
+    if (x->bucket != y->bucket)
+        return x->bucket < y->bucket ? -1 : 1;
+    if (x->value != y->value)
+        return x->value > y->value ? -1 : 1;
+    if (x->time_ns != y->time_ns)
+        return x->time_ns < y->time_ns ? -1 : 1;
+    return memcmp(x->id, y->id, 16);
+}
+
+static int64_t ns_to_ms(int64_t ns)
+{
+    int64_t q = ns / 1000000;
+    return (ns % 1000000 != 0 && ns < 0) ? q - 1 : q;
+}
+
+/* Keeps (in place, in order) only the k highest-value keys of each series
+ * per bucket of step_ms from start_ms (ties: earlier, then smaller id, as
+ * the querier picks exemplars). */
+static void keep_top(fx_head_keys_t *keys, uint32_t k, int64_t start_ms, int64_t step_ms)
+{
+    ranked_key_t *r = fx_malloc((keys->len + 1) * sizeof *r);
+    uint8_t *keep = fx_calloc(keys->len + 1, 1);
+    for (size_t i = 0; i < keys->len; i++)
+        r[i] = (ranked_key_t){keys->v[i].fingerprint,
+                              fx_heatmap_slot(ns_to_ms(keys->v[i].time_ns), start_ms, step_ms),
+                              keys->values[i], keys->v[i].time_ns, keys->v[i].id, i};
+    if (keys->len > 1)
+        qsort(r, keys->len, sizeof *r, cmp_ranked_key);
+    for (size_t i = 0, run = 0; i < keys->len; i++) {
+        run = i > 0 && r[i].fp == r[i - 1].fp && r[i].bucket == r[i - 1].bucket ? run + 1 : 0;
+        if (run < k)
+            keep[r[i].at] = 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < keys->len; i++) {
+        if (!keep[i])
+            continue;
+        keys->v[n] = keys->v[i];
+        keys->values[n] = keys->values[i];
+        keys->labels[n] = keys->labels[i];
+        n++;
+    }
+    keys->len = n;
+    free(keep);
+    free(r);
+}
+
 static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
                                fx_err_t *err)
 {
@@ -486,6 +547,9 @@ static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, Prot
     rq_free(&rq);
     if (rc < 0)
         return rc;
+    const Ingester__V1__SelectRequest *r = (const Ingester__V1__SelectRequest *)in;
+    if (r->top_k && r->top_step_ms > 0 && keys.values)
+        keep_top(&keys, r->top_k, r->start, r->top_step_ms);
     *out = &keys_response(&keys, call->arena)->base;
     return FX_OK;
 }

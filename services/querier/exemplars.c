@@ -116,9 +116,10 @@ static int collect_spans(const Ingester__V1__ProfileKeys *k, const fx_map64_t *b
 }
 
 /* Every profile s selects, once each, with its value and series labels;
- * with spans also every span of them (out->sp), once each. */
+ * with spans also every span of them (out->sp), once each. top_k > 0: only
+ * the top_k highest-value profiles of each series per align_ms step. */
 static int collect(qr_t *q, const char *tenant, const qr_select_t *s, int64_t align_ms,
-                   int spans, fx_arena_t *a, profs_t *out, fx_err_t *err)
+                   int spans, uint32_t top_k, fx_arena_t *a, profs_t *out, fx_err_t *err)
 {
     Ingester__V1__SelectRequest r;
     qr_results_t res = {0};
@@ -132,6 +133,9 @@ static int collect(qr_t *q, const char *tenant, const qr_select_t *s, int64_t al
     qr_select_request(s, 0, &r);
     r.key_values = 1;
     r.key_spans = spans;
+    /* Exemplars need only each series' top few per step (see the proto). */
+    r.top_k = top_k;
+    r.top_step_ms = top_k ? align_ms : 0;
     if ((rc = qr_fanout_keys(q, tenant, &r, align_ms, &res, err)) < 0)
         goto out;
     fx_head_keyset_init(&seen);
@@ -331,7 +335,7 @@ int qr_attach_exemplars(qr_t *q, const char *tenant, const qr_select_t *s, char 
     int rc;
     if (resp->n_series == 0)
         return FX_OK;
-    if ((rc = collect(q, tenant, s, step_ms, 0, a, &ps, err)) < 0)
+    if ((rc = collect(q, tenant, s, step_ms, 0, QR_EXEMPLARS_PER_POINT, a, &ps, err)) < 0)
         return rc;
     /* Each label set's answer series (UINT32_MAX: cut by the limit). */
     uint32_t *series_of = fx_malloc((ps.nsets + 1) * sizeof *series_of);
@@ -447,7 +451,7 @@ int qr_select_heatmap(qr_t *q, const char *tenant, const qr_select_t *s, char **
     Querier__V1__SelectHeatmapResponse *resp = fx_arena_alloc(a, sizeof *resp);
     querier__v1__select_heatmap_response__init(resp);
     *out = resp;
-    if ((rc = collect(q, tenant, s, step_ms, spans, a, &ps, err)) < 0)
+    if ((rc = collect(q, tenant, s, step_ms, spans, 0, a, &ps, err)) < 0)
         return rc;
     if (spans) {
         /* The cells count spans: the span entries take the profiles' place. */

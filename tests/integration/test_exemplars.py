@@ -67,16 +67,16 @@ def push_all(node, profiles):
         assert status == 200, status
 
 
-def slot_of(ts_ms):
+def slot_of(ts_ms, step=STEP):
     """SelectSeries / heatmap slot time of a profile at ts_ms."""
     d = ts_ms - START
-    k = 0 if d <= 0 else -(-d // (STEP * 1000))
-    return START + k * STEP * 1000
+    k = 0 if d <= 0 else -(-d // (step * 1000))
+    return START + k * step * 1000
 
 
-def series_req(exemplars=True, group_by=("service_name",)):
+def series_req(exemplars=True, group_by=("service_name",), step=STEP):
     req = {"profileTypeID": CPU, "labelSelector": SELECTOR, "start": START, "end": END,
-           "step": STEP, "groupBy": list(group_by)}
+           "step": step, "groupBy": list(group_by)}
     if exemplars:
         req["exemplarType"] = "EXEMPLAR_TYPE_INDIVIDUAL"
     return req
@@ -137,6 +137,10 @@ def answers(node, profiles):
             pts.append((int(p["timestamp"]), float(p["value"]), exs))
         out_series.append((labels_of(s), pts))
     out = {"series": out_series}
+    wide = node.query("SelectSeries", series_req(group_by=(), step=300))["series"]
+    out["wide"] = [(int(p["timestamp"]), float(p["value"]),
+                    [(int(e["timestamp"]), int(e["value"])) for e in p.get("exemplars", [])])
+                   for s in wide for p in s["points"]]
     for kind in ("INDIVIDUAL", "SPAN"):
         hm = node.query("SelectHeatmap", heatmap_req(queryType="HEATMAP_QUERY_TYPE_" + kind))
         out_hm = []
@@ -205,33 +209,49 @@ class Exemplars(unittest.TestCase):
                 want[k] = want.get(k, 0) + v
         self.assertEqual(folded(stacktraces(node, [p for p, _ in two]).get("flamegraph")), want)
 
-    def test_1_series_exemplars(self):
-        series = self.head["series"]
+    def check_series(self, series, step):
         self.assertEqual(sorted(labels_of_s["service_name"] for labels_of_s, _ in series), SERVICES)
         for labels, pts in series:
             svc = labels["service_name"]
             mine = [p for p in self.profiles if p["service"] == svc]
             by_slot = {}
             for p in mine:
-                by_slot.setdefault(slot_of(p["ts"] * 1000), []).append(p)
+                by_slot.setdefault(slot_of(p["ts"] * 1000, step), []).append(p)
             self.assertEqual([t for t, _, _ in pts], sorted(by_slot))
             for t, value, exs in pts:
                 ps = by_slot[t]
                 self.assertEqual(value, sum(p["value"] for p in ps))
                 want = sorted(ps, key=lambda p: (-p["value"], p["ts"]))[:PER_POINT]
                 self.assertEqual(exs, [(p["ts"] * 1000, p["value"], svc) for p in want])
+
+    def test_1_series_exemplars(self):
+        self.check_series(self.head["series"], STEP)
+        # A step holding more than PER_POINT profiles of one series: the stores
+        # list only each series' top few per step, the answer is the same.
+        wide = self.f.query("SelectSeries", series_req(step=300))["series"]
+        self.assertTrue(any(len(p.get("exemplars", [])) == PER_POINT and
+                            sum(1 for x in self.profiles if x["service"] == labels_of(s)["service_name"]
+                                and slot_of(x["ts"] * 1000, 300) == int(p["timestamp"])) > PER_POINT
+                            for s in wide for p in s["points"]))
+        self.check_series([(labels_of(s), [(int(p["timestamp"]), float(p["value"]),
+                                            [(int(e["timestamp"]), int(e["value"]),
+                                              labels_of(e)["service_name"])
+                                             for e in p.get("exemplars", [])])
+                                           for p in s["points"]]) for s in wide], 300)
         # Without exemplar_type: no exemplars, same points.
         plain = self.f.query("SelectSeries", series_req(exemplars=False))["series"]
         for s in plain:
             for p in s["points"]:
                 self.assertNotIn("exemplars", p)
         # Without group_by: one series, exemplars over every profile of a slot.
-        one = self.f.query("SelectSeries", series_req(group_by=()))["series"]
-        self.assertEqual(len(one), 1)
-        for p in one[0]["points"]:
-            ps = [x for x in self.profiles if slot_of(x["ts"] * 1000) == int(p["timestamp"])]
-            want = sorted(ps, key=lambda x: (-x["value"], x["ts"]))[:PER_POINT]
-            self.assertEqual([int(e["value"]) for e in p["exemplars"]], [x["value"] for x in want])
+        for step in (STEP, 300):
+            one = self.f.query("SelectSeries", series_req(group_by=(), step=step))["series"]
+            self.assertEqual(len(one), 1)
+            for p in one[0]["points"]:
+                ps = [x for x in self.profiles if slot_of(x["ts"] * 1000, step) == int(p["timestamp"])]
+                want = sorted(ps, key=lambda x: (-x["value"], x["ts"]))[:PER_POINT]
+                self.assertEqual([int(e["value"]) for e in p["exemplars"]],
+                                 [x["value"] for x in want])
 
     def test_2_drilldown(self):
         self.check_drilldown(self.f, self.head_ids)

@@ -310,6 +310,28 @@ static void test_store_key_values(void **state)
     assert_int_equal(k->series[0], k->series[2]);
     assert_int_not_equal(k->series[0], k->series[1]);
 
+    /* top_k: per series and step only the highest values (ties: earlier). */
+    req.start = T0 / 1000000 - 1;
+    req.end = T0 / 1000000 + 10000;
+    req.top_k = 1;
+    req.top_step_ms = 10000;
+    assert_int_equal(fn(&call, &req.base, &out, &err), FX_OK);
+    k = (const Ingester__V1__ProfileKeys *)out;
+    assert_int_equal(k->n_fingerprints, 2);
+    assert_int_equal(k->n_values, 2);
+    assert_int_equal(k->ids.data[0], 1); /* series a: profiles 1 and 3 tie, 1 is earlier */
+    assert_int_equal(k->ids.data[16], 2);
+    req.top_k = 2;
+    assert_int_equal(fn(&call, &req.base, &out, &err), FX_OK);
+    assert_int_equal(((const Ingester__V1__ProfileKeys *)out)->n_fingerprints, 3);
+    req.top_step_ms = 1000; /* each in its own step */
+    req.top_k = 1;
+    assert_int_equal(fn(&call, &req.base, &out, &err), FX_OK);
+    assert_int_equal(((const Ingester__V1__ProfileKeys *)out)->n_fingerprints, 3);
+    req.top_k = 0;
+    req.top_step_ms = 0;
+    req.start = req.end = 0;
+
     /* key_spans implies values; these profiles carried no span ids. */
     req.key_values = 0;
     req.key_spans = 1;
