@@ -7,7 +7,10 @@
  * key listing the replica deduplication uses, so a profile that several
  * replicas, blocks or store groups hold is recognised by its key
  * (fingerprint, time, id) and counted once, without a second phase. The
- * querier then picks exemplars and fills heatmap cells itself.
+ * querier then picks exemplars and fills heatmap cells itself. Span
+ * heatmaps ask for each profile's per-span totals too (key_spans) and count
+ * each (profile, span) once; exemplars ask only for each series' top few
+ * per step (top_k).
  */
 #include "querier.h"
 #include "core/hash.h"
