@@ -254,7 +254,7 @@ static void merge_latency(const char *what, merge_fn fn, void *src, const char *
     double *lat = fx_malloc((size_t)rounds * sizeof *lat);
     int64_t total = 0;
     fx_selector_parse(selector, &sel, &err);
-    fx_head_query_t q = {"bench", &sel, 1, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0};
+    fx_head_query_t q = {"bench", &sel, 1, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0, 0};
     for (int r = 0; r < rounds; r++) {
         fx_tree_t tree;
         fx_tree_init(&tree);
@@ -408,7 +408,7 @@ int main(int argc, char **argv)
     fx_head_strings_t names;
     fx_arena_t a;
     fx_arena_init(&a);
-    fx_head_query_t q = {"bench", NULL, 0, NULL, 0, 0, NULL, NULL, 0};
+    fx_head_query_t q = {"bench", NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0};
     fx_block_label_names(b, &q, &a, &names, &err);
     double idx_ms = ms_since(t);
     printf("block open %.2f ms; first label query (loads the index) %.2f ms\n", open_ms, idx_ms);

@@ -323,7 +323,7 @@ static void gw_free(gw_t *w)
 static double query(sg_t *g, const fx_selector_t *sel, int64_t *total, size_t *tree_bytes)
 {
     fx_head_query_t q = {TENANT, sel, 1, CPU, T0 / 1000000, T0 / 1000000 + HOURS * 3600000LL - 1,
-                         NULL, NULL, 0};
+                         NULL, NULL, 0, 0};
     fx_tree_t tree;
     fx_buf_t out = FX_BUF_INIT;
     fx_err_t err = {0};

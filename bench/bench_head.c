@@ -242,7 +242,7 @@ static void merge_latency(const char *what, const char *selector, int rounds)
     int64_t *lat = fx_malloc((size_t)rounds * sizeof *lat), total = 0;
     size_t nodes = 0;
     fx_selector_parse(selector, &sel, &err);
-    fx_head_query_t q = {"bench", &sel, 1, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0};
+    fx_head_query_t q = {"bench", &sel, 1, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0, 0};
     for (int r = 0; r < rounds; r++) {
         fx_tree_t tree;
         fx_tree_init(&tree);
@@ -268,7 +268,7 @@ static void series_latency(int rounds)
 {
     fx_err_t err = {0};
     int64_t *lat = fx_malloc((size_t)rounds * sizeof *lat);
-    fx_head_query_t q = {"bench", NULL, 0, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0};
+    fx_head_query_t q = {"bench", NULL, 0, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0, 0};
     size_t n = 0;
     for (int r = 0; r < rounds; r++) {
         fx_arena_t a;
@@ -290,7 +290,7 @@ static void pprof_latency(int rounds)
 {
     fx_err_t err = {0};
     int64_t *lat = fx_malloc((size_t)rounds * sizeof *lat);
-    fx_head_query_t q = {"bench", NULL, 0, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0};
+    fx_head_query_t q = {"bench", NULL, 0, CPU, T0 / 1000000, T0 / 1000000 + 3600 * 1000, NULL, NULL, 0, 0};
     size_t bytes = 0;
     for (int r = 0; r < rounds; r++) {
         fx_buf_t out = FX_BUF_INIT;

@@ -207,20 +207,39 @@ int fx_set_profile_keys(const fx_source_set_t *s, const fx_head_query_t *q, fx_a
 {
     fx_head_keys_t part;
     fx_head_profile_key_t *all = NULL;
-    size_t n = 0, cap = 0;
+    int64_t *values = NULL;
+    fx_labels_t *labels = NULL;
+    fx_head_span_value_t *spans = NULL;
+    size_t n = 0, cap = 0, nv = 0, capv = 0, nl = 0, capl = 0, ns = 0, caps = 0;
     src_t src;
     int rc = FX_OK;
     for (size_t i = 0; rc == FX_OK && next_source(s, q, &i, &src);) {
         rc = src.head ? fx_head_profile_keys(src.head, q, a, &part, err)
                       : fx_block_profile_keys(src.blk, q, a, &part, err);
-        if (rc == FX_OK)
-            append((void **)&all, &n, &cap, part.v, part.len, sizeof *all);
+        if (rc != FX_OK)
+            break;
+        append((void **)&all, &n, &cap, part.v, part.len, sizeof *all);
+        if (q->key_values) {
+            append((void **)&values, &nv, &capv, part.values, part.len, sizeof *values);
+            append((void **)&labels, &nl, &capl, part.labels, part.len, sizeof *labels);
+            append((void **)&spans, &ns, &caps, part.spans, part.nspans, sizeof *spans);
+        }
     }
     if (rc == FX_OK) {
+        memset(out, 0, sizeof *out);
         out->v = to_arena(a, all, n, sizeof *all);
         out->len = n;
+        if (q->key_values) {
+            out->values = to_arena(a, values, n, sizeof *values);
+            out->labels = to_arena(a, labels, n, sizeof *labels);
+            out->spans = to_arena(a, spans, ns, sizeof *spans);
+            out->nspans = ns;
+        }
     }
     free(all);
+    free(values);
+    free(labels);
+    free(spans);
     return rc;
 }
 

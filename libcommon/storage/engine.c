@@ -435,43 +435,140 @@ void fx__q_profile_stats(const fx__source_t *src, fx_head_profile_stats_t *out)
 
 typedef struct keys_ctx {
     fx_head_profile_key_t *v;
-    size_t n, cap;
+    int64_t *values;      /* with q->key_values, parallel to v */
+    uint32_t *target;     /* with q->key_values: position of the key's target */
+    const fx__target_t *tg0;
+    int with_values;
+    size_t n, cap, capv;
+    fx_head_span_value_t *spans; /* FX_KEY_SPANS */
+    size_t nspans, capspans;
 } keys_ctx_t;
+
+static int keys_span(void *arg, uint64_t span, int64_t total)
+{
+    keys_ctx_t *c = arg;
+    FX_GROW(c->spans, c->capspans, c->nspans + 1);
+    c->spans[c->nspans++] = (fx_head_span_value_t){c->v[c->n], span, total};
+    return FX_OK;
+}
 
 static int keys_row(void *arg, const fx__target_t *tg, int64_t ts, const uint8_t *id,
                     const fx_row_t *row, fx_err_t *err)
 {
     keys_ctx_t *c = arg;
-    (void)row;
-    (void)err;
+    if (c->with_values) {
+        if (tg->col >= row->ncols)
+            return fx_err_set(err, FX_ECORRUPT, "stored profile row has %u columns, expected > %u",
+                              row->ncols, tg->col);
+        size_t cap = c->capv;
+        FX_GROW(c->values, cap, c->n + 1);
+        c->target = fx_realloc(c->target, cap * sizeof *c->target);
+        c->capv = cap;
+        c->values[c->n] = row->cols[tg->col].total;
+        c->target[c->n] = (uint32_t)(tg - c->tg0);
+    }
     FX_GROW(c->v, c->cap, c->n + 1);
     c->v[c->n].fingerprint = tg->fp;
     c->v[c->n].time_ns = ts;
     memcpy(c->v[c->n].id, id, 16);
+    if (c->with_values & FX_KEY_SPANS) {
+        int rc = fx_row_span_totals(row, tg->col, keys_span, c, err);
+        if (rc)
+            return rc;
+    }
     c->n++;
     return FX_OK;
+}
+
+/* The full labels of series s, copied into a. */
+static fx_labels_t series_labels(const fx__index_t *x, const fx__series_t *s, fx_arena_t *a)
+{
+    const uint32_t *l = &x->lbl[s->lbl_off];
+    fx_labels_t out = {fx_arena_alloc(a, (s->nlbl + 1) * sizeof(fx_label_t)), s->nlbl};
+    for (uint32_t i = 0; i < s->nlbl; i++) {
+        out.v[i].name = fx_arena_strdup(a, fx_strtab_get(&x->lstr, l[2 * i]));
+        out.v[i].value = fx_arena_strdup(a, fx_strtab_get(&x->lstr, l[2 * i + 1]));
+    }
+    return out;
+}
+
+/* A key with what travels with it, for sorting the columns together. */
+typedef struct keyval {
+    fx_head_profile_key_t key;
+    int64_t value;
+    uint32_t target;
+} keyval_t;
+
+static int cmp_keyval(const void *a, const void *b)
+{
+    return fx_head_key_cmp(&((const keyval_t *)a)->key, &((const keyval_t *)b)->key);
+}
+
+/* Fills out's values and labels from c (keys sorted along with them). */
+static void keys_with_values(const fx__source_t *src, const fx__target_t *tg, size_t ntg,
+                             keys_ctx_t *c, fx_arena_t *a, fx_head_keys_t *out)
+{
+    keyval_t *kv = fx_malloc((c->n + 1) * sizeof *kv);
+    for (size_t i = 0; i < c->n; i++)
+        kv[i] = (keyval_t){c->v[i], c->values[i], c->target[i]};
+    if (c->n > 1)
+        qsort(kv, c->n, sizeof *kv, cmp_keyval);
+    /* One labels array per series, shared by its keys. */
+    fx_labels_t *tl = fx_calloc(ntg + 1, sizeof *tl);
+    uint8_t *have = fx_calloc(ntg + 1, 1);
+    src_lock(src);
+    for (size_t i = 0; i < c->n; i++) {
+        uint32_t t = kv[i].target;
+        if (!have[t]) {
+            tl[t] = series_labels(src->idx, &src->idx->series[tg[t].series], a);
+            have[t] = 1;
+        }
+    }
+    src_unlock(src);
+    out->v = fx_arena_alloc(a, (c->n + 1) * sizeof *out->v);
+    out->values = fx_arena_alloc(a, (c->n + 1) * sizeof *out->values);
+    out->labels = fx_arena_alloc(a, (c->n + 1) * sizeof *out->labels);
+    for (size_t i = 0; i < c->n; i++) {
+        out->v[i] = kv[i].key;
+        out->values[i] = kv[i].value;
+        out->labels[i] = tl[kv[i].target];
+    }
+    out->len = c->n;
+    free(have);
+    free(tl);
+    free(kv);
 }
 
 int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_arena_t *a,
                        fx_head_keys_t *out, fx_err_t *err)
 {
-    out->v = NULL;
-    out->len = 0;
-    if (!src)
+    memset(out, 0, sizeof *out);
+    if (!src) {
+        if (q->key_values) {
+            out->values = fx_arena_alloc(a, sizeof *out->values);
+            out->labels = fx_arena_alloc(a, sizeof *out->labels);
+        }
         return FX_OK;
+    }
     size_t ntg = 0;
-    keys_ctx_t c = {NULL, 0, 0};
+    keys_ctx_t c = {NULL, NULL, NULL, NULL, q->key_values, 0, 0, 0, NULL, 0, 0};
     fx__target_t *tg = NULL;
     int rc = src_begin(src, err);
     if (rc == FX_OK) {
         src_lock(src);
         tg = fx__targets(src->idx, q, &ntg);
         src_unlock(src);
-        rc = src_scan(src, q, tg, ntg, 0, keys_row, &c, err);
+        c.tg0 = tg;
+        rc = src_scan(src, q, tg, ntg, q->key_values & FX_KEY_SPANS ? FX__NEED_SPANS : 0,
+                      keys_row, &c, err);
     }
-    src_end(src);
-    free(tg);
-    if (rc == FX_OK) {
+    if (rc == FX_OK && q->key_values) {
+        keys_with_values(src, tg, ntg, &c, a, out);
+        out->spans = fx_arena_alloc(a, (c.nspans + 1) * sizeof *out->spans);
+        if (c.nspans)
+            memcpy(out->spans, c.spans, c.nspans * sizeof *c.spans);
+        out->nspans = c.nspans;
+    } else if (rc == FX_OK) {
         if (c.n > 1)
             qsort(c.v, c.n, sizeof *c.v, fx_head_key_cmp);
         out->v = fx_arena_alloc(a, (c.n + 1) * sizeof *out->v);
@@ -479,7 +576,12 @@ int fx__q_profile_keys(const fx__source_t *src, const fx_head_query_t *q, fx_are
             memcpy(out->v, c.v, c.n * sizeof *c.v);
         out->len = c.n;
     }
+    src_end(src);
+    free(tg);
     free(c.v);
+    free(c.values);
+    free(c.target);
+    free(c.spans);
     return rc;
 }
 

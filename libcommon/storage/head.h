@@ -113,7 +113,13 @@ typedef struct fx_head_query {
      * fx_span_id_parse); other queries ignore them. */
     const uint64_t *spans;
     size_t nspans;
+    /* fx_head_profile_keys: FX_KEY_VALUES also fills the keys' values and
+     * labels; FX_KEY_SPANS (with FX_KEY_VALUES) also their spans. */
+    int key_values;
 } fx_head_query_t;
+
+#define FX_KEY_VALUES 1
+#define FX_KEY_SPANS 2
 
 typedef struct fx_head_strings {
     char **v;
@@ -149,10 +155,26 @@ typedef struct fx_head_profile_stats {
 int fx_head_profile_stats(fx_head_t *h, const char *tenant, fx_head_profile_stats_t *out,
                           fx_err_t *err);
 
-/* Keys of every selected profile, ordered by (time, fingerprint). */
+/* Keys of every selected profile, ordered by (time, fingerprint). With
+ * q->key_values also, per key, the profile's value in its series (the
+ * column total, as SelectSeries sums it) and the series' full labels
+ * (keys of one series may share one labels array); both NULL otherwise.
+ * Everything lives in the arena. */
+/* With FX_KEY_SPANS also, per span of a listed profile, its value: the
+ * sum of the profile's samples that carried that span_id label. */
+typedef struct fx_head_span_value {
+    fx_head_profile_key_t key;
+    uint64_t span;
+    int64_t value;
+} fx_head_span_value_t;
+
 typedef struct fx_head_keys {
     fx_head_profile_key_t *v;
     size_t len;
+    int64_t *values;
+    fx_labels_t *labels;
+    fx_head_span_value_t *spans; /* FX_KEY_SPANS only; in no particular order */
+    size_t nspans;
 } fx_head_keys_t;
 int fx_head_profile_keys(fx_head_t *h, const fx_head_query_t *q, fx_arena_t *a,
                          fx_head_keys_t *out, fx_err_t *err);

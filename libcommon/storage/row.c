@@ -330,6 +330,44 @@ int fx_row_span_accumulate(const fx_row_t *row, uint32_t col, const uint64_t *se
     return span_walk(row, max_stack, span_acc, &a, err);
 }
 
+typedef struct span_sum {
+    uint32_t col;
+    uint64_t span;
+    int64_t sum;
+    int any;
+    fx_row_span_total_fn fn;
+    void *ctx;
+} span_sum_t;
+
+static int span_sum(void *ctx, uint64_t span, uint32_t stack, const int64_t *v)
+{
+    span_sum_t *s = ctx;
+    (void)stack;
+    if (s->any && span != s->span) {
+        int rc = s->fn(s->ctx, s->span, s->sum);
+        if (rc)
+            return rc;
+        s->sum = 0;
+    }
+    s->any = 1;
+    s->span = span;
+    /* Wrapping: hostile stored values must not overflow (UB). */
+    s->sum = (int64_t)((uint64_t)s->sum + (uint64_t)v[s->col]);
+    return FX_OK;
+}
+
+int fx_row_span_totals(const fx_row_t *row, uint32_t col, fx_row_span_total_fn fn, void *ctx,
+                       fx_err_t *err)
+{
+    if (col >= row->ncols)
+        return CORRUPT("no column %u", col);
+    span_sum_t s = {col, 0, 0, 0, fn, ctx};
+    int rc = span_walk(row, UINT32_MAX, span_sum, &s, err);
+    if (rc == FX_OK && s.any)
+        rc = fn(ctx, s.span, s.sum);
+    return rc;
+}
+
 typedef struct span_dec {
     const uint32_t *map;
     fx_row_span_entry_t *e;

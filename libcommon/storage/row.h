@@ -116,6 +116,14 @@ typedef int (*fx_row_span_fn)(void *ctx, uint64_t span, uint32_t stack, const in
 int fx_row_span_visit(const fx_row_t *row, uint32_t max_stack, fx_row_span_fn fn, void *ctx,
                       fx_err_t *err);
 
+/* Calls fn(ctx, span, total) for every span of row's span section, in
+ * ascending span order, with the sum of column col over its entries; a
+ * non-zero return of fn stops the walk and is returned. The section is
+ * checked as fx_row_span_accumulate checks it (stack ids unbounded). */
+typedef int (*fx_row_span_total_fn)(void *ctx, uint64_t span, int64_t total);
+int fx_row_span_totals(const fx_row_t *row, uint32_t col, fx_row_span_total_fn fn, void *ctx,
+                       fx_err_t *err);
+
 /* Re-encodes row's span section into out (appending) with every stack
  * id s mapped to map[s] (s < max_stack; UINT32_MAX = unmapped:
  * FX_ECORRUPT), entries re-sorted, equal ones summed. No section, nothing. */

@@ -4,8 +4,10 @@
  */
 #include "storage/rpcquery.h"
 #include "storage/row.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "ingester/v1/ingester.pb-c.h"
+#include "model/heatmap.h"
 #include "model/profile_type.h"
 #include "model/treebytes.h"
 #include "querier/v1/querier.pb-c.h"
@@ -76,6 +78,8 @@ static int rq_select(rq_t *r, const char *tenant, const Ingester__V1__SelectRequ
     if (rc < 0)
         return rc;
     r->q.profile_type = req->profile_type_id;
+    r->q.key_values = (req->key_values ? FX_KEY_VALUES : 0) |
+                      (req->key_spans ? FX_KEY_VALUES | FX_KEY_SPANS : 0);
     if (req->n_span_ids) {
         r->spans = fx_malloc(req->n_span_ids * sizeof *r->spans);
         memcpy(r->spans, req->span_ids, req->n_span_ids * sizeof *r->spans);
@@ -207,6 +211,46 @@ static Querier__V1__ProfileTypesResponse *profile_types_response(const fx_head_s
     return resp;
 }
 
+/* With values: each distinct series' labels once, keys pointing at them
+ * by index. Keys of a series share its fingerprint, so a map from
+ * fingerprint to entry finds it; labels are compared to be exact. */
+static void keys_values(const fx_head_keys_t *keys, fx_arena_t *a, Ingester__V1__ProfileKeys *resp)
+{
+    fx_map64_t seen;
+    size_t *first = fx_malloc((keys->len + 1) * sizeof *first); /* entry -> a key of it */
+    fx_map64_init(&seen);
+    resp->n_values = resp->n_series = keys->len;
+    resp->values = fx_arena_alloc(a, (keys->len + 1) * sizeof *resp->values);
+    resp->series = fx_arena_alloc(a, (keys->len + 1) * sizeof *resp->series);
+    resp->series_labels = fx_arena_alloc(a, (keys->len + 1) * sizeof *resp->series_labels);
+    for (size_t i = 0; i < keys->len; i++) {
+        int inserted;
+        uint64_t fp = keys->v[i].fingerprint == FX_MAP64_EMPTY ? 0 : keys->v[i].fingerprint;
+        uint64_t *slot = fx_map64_put(&seen, fp, &inserted);
+        size_t e = inserted ? resp->n_series_labels : (size_t)*slot;
+        if (!inserted && fx_labels_cmp(&keys->labels[i], &keys->labels[first[e]]) != 0) {
+            /* A fingerprint collision (or a folded FX_MAP64_EMPTY): search. */
+            for (e = 0; e < resp->n_series_labels; e++)
+                if (fx_labels_cmp(&keys->labels[i], &keys->labels[first[e]]) == 0)
+                    break;
+        }
+        if (e == resp->n_series_labels) {
+            Types__V1__Labels *l = fx_arena_alloc(a, sizeof *l);
+            types__v1__labels__init(l);
+            l->n_labels = keys->labels[i].len;
+            l->labels = pairs_of(&keys->labels[i], a);
+            first[e] = i;
+            resp->series_labels[resp->n_series_labels++] = l;
+            if (inserted)
+                *slot = e;
+        }
+        resp->values[i] = keys->values[i];
+        resp->series[i] = (uint32_t)e;
+    }
+    fx_map64_free(&seen);
+    free(first);
+}
+
 static Ingester__V1__ProfileKeys *keys_response(const fx_head_keys_t *keys, fx_arena_t *a)
 {
     Ingester__V1__ProfileKeys *resp = fx_arena_alloc(a, sizeof *resp);
@@ -220,6 +264,26 @@ static Ingester__V1__ProfileKeys *keys_response(const fx_head_keys_t *keys, fx_a
         resp->fingerprints[i] = keys->v[i].fingerprint;
         resp->time_ns[i] = keys->v[i].time_ns;
         memcpy(resp->ids.data + i * 16, keys->v[i].id, 16);
+    }
+    if (keys->values)
+        keys_values(keys, a, resp);
+    if (keys->nspans) {
+        size_t n = keys->nspans;
+        resp->n_span_fingerprints = resp->n_span_time_ns = resp->n_span_ids = resp->n_span_values = n;
+        resp->span_fingerprints = fx_arena_alloc(a, n * sizeof *resp->span_fingerprints);
+        resp->span_time_ns = fx_arena_alloc(a, n * sizeof *resp->span_time_ns);
+        resp->span_ids = fx_arena_alloc(a, n * sizeof *resp->span_ids);
+        resp->span_values = fx_arena_alloc(a, n * sizeof *resp->span_values);
+        resp->span_profile_ids.data = fx_arena_alloc(a, n * 16);
+        resp->span_profile_ids.len = n * 16;
+        for (size_t i = 0; i < n; i++) {
+            const fx_head_span_value_t *sv = &keys->spans[i];
+            resp->span_fingerprints[i] = sv->key.fingerprint;
+            resp->span_time_ns[i] = sv->key.time_ns;
+            memcpy(resp->span_profile_ids.data + 16 * i, sv->key.id, 16);
+            resp->span_ids[i] = sv->span;
+            resp->span_values[i] = sv->value;
+        }
     }
     return resp;
 }
@@ -409,6 +473,66 @@ static int merge_pprof(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMes
     return FX_OK;
 }
 
+/* A key's rank within its (series, time bucket): for keeping the top k. */
+typedef struct ranked_key {
+    uint64_t fp;
+    int64_t bucket, value, time_ns;
+    const uint8_t *id;
+    size_t at;
+} ranked_key_t;
+
+static int cmp_ranked_key(const void *a, const void *b)
+{
+    const ranked_key_t *x = a, *y = b;
+    if (x->fp != y->fp)
+        return x->fp < y->fp ? -1 : 1;
+    if (x->bucket != y->bucket)
+        return x->bucket < y->bucket ? -1 : 1;
+    if (x->value != y->value)
+        return x->value > y->value ? -1 : 1;
+    if (x->time_ns != y->time_ns)
+        return x->time_ns < y->time_ns ? -1 : 1;
+    return memcmp(x->id, y->id, 16);
+}
+
+static int64_t ns_to_ms(int64_t ns)
+{
+    int64_t q = ns / 1000000;
+    return (ns % 1000000 != 0 && ns < 0) ? q - 1 : q;
+}
+
+/* Keeps (in place, in order) only the k highest-value keys of each series
+ * per bucket of step_ms from start_ms (ties: earlier, then smaller id, as
+ * the querier picks exemplars). */
+static void keep_top(fx_head_keys_t *keys, uint32_t k, int64_t start_ms, int64_t step_ms)
+{
+    ranked_key_t *r = fx_malloc((keys->len + 1) * sizeof *r);
+    uint8_t *keep = fx_calloc(keys->len + 1, 1);
+    for (size_t i = 0; i < keys->len; i++)
+        r[i] = (ranked_key_t){keys->v[i].fingerprint,
+                              fx_heatmap_slot(ns_to_ms(keys->v[i].time_ns), start_ms, step_ms),
+                              keys->values[i], keys->v[i].time_ns, keys->v[i].id, i};
+    if (keys->len > 1)
+        qsort(r, keys->len, sizeof *r, cmp_ranked_key);
+    for (size_t i = 0, run = 0; i < keys->len; i++) {
+        run = i > 0 && r[i].fp == r[i - 1].fp && r[i].bucket == r[i - 1].bucket ? run + 1 : 0;
+        if (run < k)
+            keep[r[i].at] = 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < keys->len; i++) {
+        if (!keep[i])
+            continue;
+        keys->v[n] = keys->v[i];
+        keys->values[n] = keys->values[i];
+        keys->labels[n] = keys->labels[i];
+        n++;
+    }
+    keys->len = n;
+    free(keep);
+    free(r);
+}
+
 static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
                                fx_err_t *err)
 {
@@ -423,6 +547,9 @@ static int select_profile_keys(fx_call_t *call, const ProtobufCMessage *in, Prot
     rq_free(&rq);
     if (rc < 0)
         return rc;
+    const Ingester__V1__SelectRequest *r = (const Ingester__V1__SelectRequest *)in;
+    if (r->top_k && r->top_step_ms > 0 && keys.values)
+        keep_top(&keys, r->top_k, r->start, r->top_step_ms);
     *out = &keys_response(&keys, call->arena)->base;
     return FX_OK;
 }

@@ -251,6 +251,9 @@ static int check_smst(qr_t *q, fx_call_t *call, const Querier__V1__SelectMergeSt
     s->stack_trace_selector = r->stack_trace_selector;
     if (rc == FX_OK && r->n_span_selector)
         rc = qr_parse_spans(r->span_selector, r->n_span_selector, call->arena, s, err);
+    if (rc == FX_OK && r->n_profile_id_selector)
+        rc = qr_parse_profile_ids(r->profile_id_selector, r->n_profile_id_selector, call->arena,
+                                  s, err);
     return rc;
 }
 
@@ -415,6 +418,10 @@ static int select_merge_profile(fx_call_t *call, const ProtobufCMessage *in, Pro
         r->max_nodes, call->arena, &s, err);
     if (rc < 0)
         return rc;
+    if (r->n_profile_id_selector &&
+        (rc = qr_parse_profile_ids(r->profile_id_selector, r->n_profile_id_selector, call->arena,
+                                   &s, err)) < 0)
+        return rc;
     if ((rc = qr_merge_pprof(q, call->tenant, &s, &pprof, err)) == FX_OK) {
         Google__V1__Profile *p = google__v1__profile__unpack(fx_arena_pb(call->arena), pprof.len,
                                                              pprof.data);
@@ -437,9 +444,9 @@ static int select_series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCM
     Querier__V1__SelectSeriesResponse *resp;
     int rc;
 
-    if (r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_INDIVIDUAL ||
-        r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_SPAN)
-        return fx_err_set(err, FX_EUNIMPL, "exemplars are not supported");
+    if (r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_SPAN)
+        return fx_err_set(err, FX_EUNIMPL, "span exemplars are not supported (exemplar_type "
+                          "EXEMPLAR_TYPE_INDIVIDUAL is)");
     if (!(r->step >= 0.001))
         return fx_err_set(err, FX_EINVAL, "step must be at least 0.001 seconds, got %g", r->step);
     if ((rc = qr_check_select(q, call->tenant, r->profile_typeid, r->label_selector, r->start, r->end,
@@ -454,6 +461,45 @@ static int select_series(fx_call_t *call, const ProtobufCMessage *in, ProtobufCM
     if ((rc = qr_select_series(q, call->tenant, &s, r->group_by, r->n_group_by, step_ms,
                                r->aggregation == TYPES__V1__TIME_SERIES_AGGREGATION_TYPE__TIME_SERIES_AGGREGATION_TYPE_AVERAGE,
                                r->optional_limit_case ? r->limit : 0, call->arena, &resp, err)) < 0)
+        return rc;
+    if (r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_INDIVIDUAL &&
+        (rc = qr_attach_exemplars(q, call->tenant, &s, r->group_by, r->n_group_by, step_ms,
+                                  call->arena, resp, err)) < 0)
+        return rc;
+    *out = &resp->base;
+    return FX_OK;
+}
+
+static int select_heatmap(fx_call_t *call, const ProtobufCMessage *in, ProtobufCMessage **out,
+                          fx_err_t *err)
+{
+    qr_t *q = call->ctx;
+    const Querier__V1__SelectHeatmapRequest *r = (const Querier__V1__SelectHeatmapRequest *)in;
+    qr_select_t s;
+    Querier__V1__SelectHeatmapResponse *resp;
+    int rc;
+
+    int spans = r->query_type == QUERIER__V1__HEATMAP_QUERY_TYPE__HEATMAP_QUERY_TYPE_SPAN;
+    if (!spans && r->query_type != QUERIER__V1__HEATMAP_QUERY_TYPE__HEATMAP_QUERY_TYPE_INDIVIDUAL)
+        return fx_err_set(err, FX_EINVAL, "query_type must be HEATMAP_QUERY_TYPE_INDIVIDUAL "
+                          "or HEATMAP_QUERY_TYPE_SPAN, got %d", (int)r->query_type);
+    if (!(r->step >= 0.001))
+        return fx_err_set(err, FX_EINVAL, "step must be at least 0.001 seconds, got %g", r->step);
+    if (r->optional_limit_case && r->limit < 0)
+        return fx_err_set(err, FX_EINVAL, "limit must not be negative, got %lld",
+                          (long long)r->limit);
+    if ((rc = qr_check_select(q, call->tenant, r->profile_typeid, r->label_selector, r->start, r->end,
+                              1, 1, call->arena, &s, err)) < 0)
+        return rc;
+    int64_t step_ms = (int64_t)(r->step * 1000.0);
+    if (step_ms < 1)
+        step_ms = 1;
+    /* Exemplars of a span heatmap name their span too, whichever type is asked. */
+    int exemplars = r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_INDIVIDUAL ||
+                    r->exemplar_type == TYPES__V1__EXEMPLAR_TYPE__EXEMPLAR_TYPE_SPAN;
+    if ((rc = qr_select_heatmap(q, call->tenant, &s, r->group_by, r->n_group_by, step_ms, spans,
+                                r->optional_limit_case ? r->limit : 0, exemplars, call->arena,
+                                &resp, err)) < 0)
         return rc;
     *out = &resp->base;
     return FX_OK;
@@ -483,9 +529,8 @@ int qr_register_api(qr_t *q, fx_err_t *err)
         {"SelectSeries", select_series},
         {"Diff", diff},
         {"GetProfileStats", profile_stats},
-        /* Heatmaps and query analysis are not built yet. They answer 501,
-         * as Pyroscope v1 does for SelectHeatmap. */
-        {"SelectHeatmap", unimplemented},
+        {"SelectHeatmap", select_heatmap},
+        /* Query analysis is not built yet: 501. */
         {"AnalyzeQuery", unimplemented},
     };
     for (size_t i = 0; i < FX_ARRAY_LEN(methods); i++)

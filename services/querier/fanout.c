@@ -27,6 +27,7 @@
 #include "core/mem.h"
 #include "core/time.h"
 #include "log/log.h"
+#include "model/profile_id.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -323,8 +324,9 @@ static int needs_dedup(qr_t *q, const qr_results_t *t)
     return fx_app_replication_factor(q->app) > 1;
 }
 
-/* Adds the keys every store listed to t, each with the stores holding it. */
-static void collect_keys(const qr_results_t *keys, keytab_t *t)
+/* Adds the keys every store listed to t, each with the stores holding it;
+ * with ids only the keys of those profiles. */
+static void collect_keys(const qr_results_t *keys, const qr_ids_t *ids, keytab_t *t)
 {
     for (size_t i = 0; i < keys->n; i++) {
         const Ingester__V1__ProfileKeys *k = (const Ingester__V1__ProfileKeys *)keys->v[i].resp;
@@ -336,6 +338,8 @@ static void collect_keys(const qr_results_t *keys, keytab_t *t)
             key.fingerprint = k->fingerprints[j];
             key.time_ns = k->time_ns[j];
             memcpy(key.id, k->ids.data + j * 16, 16);
+            if (ids && !fx_profile_ids_has(ids->v, ids->n, key.id))
+                continue;
             keytab_add(t, &key, i);
         }
     }
@@ -407,10 +411,25 @@ static int keep_merged(qr_results_t *out, const ProtobufCMessage *const *reqs, f
     return rc;
 }
 
+int qr_fanout_keys(qr_t *q, const char *tenant, Ingester__V1__SelectRequest *sel,
+                   int64_t align_ms, qr_results_t *out, fx_err_t *err)
+{
+    plan(q, sel->start, sel->end, align_ms, out);
+    Ingester__V1__SelectRequest *sels = fx_calloc(out->n + 1, sizeof *sels);
+    const ProtobufCMessage **reqs = fx_calloc(out->n + 1, sizeof *reqs);
+    per_target(sel, out, sels);
+    for (size_t i = 0; i < out->n; i++)
+        reqs[i] = &sels[i].base;
+    run_all(q, tenant, "SelectProfileKeys", reqs, &ingester__v1__profile_keys__descriptor, out);
+    free(sels);
+    free(reqs);
+    return settle(q, out, err);
+}
+
 int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
-                     Ingester__V1__SelectRequest *sel, int64_t align_ms, qr_make_req_fn make_req,
-                     void *ctx, const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out,
-                     fx_err_t *err)
+                     Ingester__V1__SelectRequest *sel, const qr_ids_t *ids, int64_t align_ms,
+                     qr_make_req_fn make_req, void *ctx,
+                     const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err)
 {
     qr_results_t keys;
     keytab_t t = {0};
@@ -428,7 +447,11 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
      * node cut into "other" on each store may be above the threshold once
      * summed). When several stores contribute they send whole trees and
      * the querier truncates once. */
-    if (!needs_dedup(q, &keys)) {
+    /* Selecting profiles by id goes through the key listing too: it is
+     * where the ids are known. */
+    if (ids && !ids->n)
+        ids = NULL;
+    if (!ids && !needs_dedup(q, &keys)) {
         for (size_t i = 0; i < keys.n; i++) {
             if (keys.n > 1)
                 sels[i].max_nodes = 0;
@@ -449,7 +472,7 @@ int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
         goto done;
     }
     per_target(sel, &keys, sels); /* settle dropped failed slots */
-    collect_keys(&keys, &t);
+    collect_keys(&keys, ids, &t);
     load = fx_calloc(keys.n + 1, sizeof *load);
     owner = fx_malloc((t.n + 1) * sizeof *owner);
     assign_keys(&t, keys.n, load, owner);

@@ -67,14 +67,28 @@ void qr_results_free(qr_results_t *r);
  * until qr_fanout_select returns; it may point into ctx. */
 typedef const ProtobufCMessage *(*qr_make_req_fn)(void *ctx, Ingester__V1__SelectRequest *sel);
 
+/* Profile ids (16 bytes each, packed, sorted and unique: model/profile_id.h). */
+typedef struct qr_ids {
+    const uint8_t *v;
+    size_t n;
+} qr_ids_t;
+
 /* A select across ingesters and store-gateways, deduplicated across
  * replicas and blocks (see fanout.c). align_ms > 0 puts the time boundary
  * between the two groups on sel->start + k * align_ms (SelectSeries: the
- * step, so both groups' buckets fall on one grid); 0 = anywhere. */
+ * step, so both groups' buckets fall on one grid); 0 = anywhere. ids (NULL
+ * or empty = all) restricts the merge to the profiles with those ids. */
 int qr_fanout_select(qr_t *q, const char *tenant, const char *method,
-                     Ingester__V1__SelectRequest *sel, int64_t align_ms, qr_make_req_fn make_req,
-                     void *ctx, const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out,
-                     fx_err_t *err);
+                     Ingester__V1__SelectRequest *sel, const qr_ids_t *ids, int64_t align_ms,
+                     qr_make_req_fn make_req, void *ctx,
+                     const ProtobufCMessageDescriptor *resp_desc, qr_results_t *out, fx_err_t *err);
+
+/* SelectProfileKeys on every store that serves part of sel's range (each
+ * asked for its part, as qr_fanout_select plans it), failures settled as
+ * qr_fanout does. Answers (Ingester__V1__ProfileKeys) overlap where
+ * replicas do: the caller deduplicates by key. */
+int qr_fanout_keys(qr_t *q, const char *tenant, Ingester__V1__SelectRequest *sel,
+                   int64_t align_ms, qr_results_t *out, fx_err_t *err);
 
 /* ---- shared request checks (select.c) ---------------------------------------- */
 
@@ -86,6 +100,7 @@ typedef struct qr_select {
     const Types__V1__StackTraceSelector *stack_trace_selector;
     const uint64_t *spans;     /* span selector: sorted, unique; nspans 0 = none */
     size_t nspans;
+    qr_ids_t ids;              /* profile_id_selector; n 0 = all profiles */
     int empty;                 /* nothing can match (range before the lookback) */
 } qr_select_t;
 
@@ -100,6 +115,13 @@ int qr_check_select(qr_t *q, const char *tenant, const char *profile_type_id,
  * (arena a). FX_EINVAL naming the first malformed entry. */
 int qr_parse_spans(char **v, size_t n, fx_arena_t *a, qr_select_t *s, fx_err_t *err);
 
+/* Parses a profile_id_selector (n UUIDs) into s->ids (arena a).
+ * FX_EINVAL naming the first malformed entry. */
+int qr_parse_profile_ids(char **v, size_t n, fx_arena_t *a, qr_select_t *s, fx_err_t *err);
+
+/* The request every store gets for s (strings point into s). */
+void qr_select_request(const qr_select_t *s, int64_t max_nodes, Ingester__V1__SelectRequest *r);
+
 /* Merged call tree of a select across ingesters (tree initialised by the
  * caller), with the stack trace selector applied. */
 int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *tree, fx_err_t *err);
@@ -112,6 +134,28 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
 
 /* Merged pprof bytes of a select (uncompressed), in *out (caller's). */
 int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *out, fx_err_t *err);
+
+/* ---- individual profiles (exemplars.c) ------------------------------------------ */
+
+/* Exemplars per SelectSeries point: the highest-value profiles. */
+#define QR_EXEMPLARS_PER_POINT 3
+
+/* Attaches to every point of resp (SelectSeries over s with group_by and
+ * step_ms) the QR_EXEMPLARS_PER_POINT highest-value individual profiles it
+ * summed (ties: earlier first), each deduplicated across replicas. */
+int qr_attach_exemplars(qr_t *q, const char *tenant, const qr_select_t *s, char **group_by,
+                        size_t ngroup_by, int64_t step_ms, fx_arena_t *a,
+                        Querier__V1__SelectSeriesResponse *resp, fx_err_t *err);
+
+/* SelectHeatmap: per group a heatmap of individual profile values
+ * (INDIVIDUAL), or with spans of individual span values (SPAN: per
+ * profile and span_id, the sum of the samples that carried it), see
+ * model/heatmap.h; the `limit` (0 = all) series with the largest value
+ * totals, with exemplars (one per non-empty cell: its highest value) if
+ * asked. Result in arena a. */
+int qr_select_heatmap(qr_t *q, const char *tenant, const qr_select_t *s, char **group_by,
+                      size_t ngroup_by, int64_t step_ms, int spans, int64_t limit, int exemplars,
+                      fx_arena_t *a, Querier__V1__SelectHeatmapResponse **out, fx_err_t *err);
 
 /* ---- label pairs of answers (labels.c) ------------------------------------------- */
 

@@ -6,6 +6,7 @@
 #include "ingester/v1/ingester.pb-c.h"
 #include "limits/limits.h"
 #include "model/callsite.h"
+#include "model/profile_id.h"
 #include "model/selector.h"
 #include "model/treebytes.h"
 #include "pprof/merge.h"
@@ -87,7 +88,21 @@ int qr_parse_spans(char **v, size_t n, fx_arena_t *a, qr_select_t *s, fx_err_t *
     return FX_OK;
 }
 
-static void select_request(const qr_select_t *s, int64_t max_nodes, Ingester__V1__SelectRequest *r)
+int qr_parse_profile_ids(char **v, size_t n, fx_arena_t *a, qr_select_t *s, fx_err_t *err)
+{
+    uint8_t *ids = fx_arena_alloc(a, (n + 1) * 16);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = v[i] ? v[i] : "";
+        if (fx_profile_id_parse(p, strlen(p), ids + 16 * i) < 0)
+            return fx_err_set(err, FX_EINVAL, "profile_id_selector: invalid profile id \"%.64s\" "
+                              "(a profile id is a UUID like 8-4-4-4-12 hex digits)", p);
+    }
+    s->ids.v = ids;
+    s->ids.n = fx_profile_ids_sort(ids, n);
+    return FX_OK;
+}
+
+void qr_select_request(const qr_select_t *s, int64_t max_nodes, Ingester__V1__SelectRequest *r)
 {
     ingester__v1__select_request__init(r);
     r->n_span_ids = s->nspans;
@@ -143,8 +158,8 @@ int qr_merge_tree(qr_t *q, const char *tenant, const qr_select_t *s, fx_tree_t *
     }
     /* With a call-site filter the ingesters must not truncate: "other"
      * would swallow the frames the filter looks for. */
-    select_request(s, s->stack_trace_selector ? 0 : s->max_nodes, &r);
-    if ((rc = qr_fanout_select(q, tenant, "MergeStacktraces", &r, 0,
+    qr_select_request(s, s->stack_trace_selector ? 0 : s->max_nodes, &r);
+    if ((rc = qr_fanout_select(q, tenant, "MergeStacktraces", &r, &s->ids, 0,
                                select_itself, NULL, &ingester__v1__merge_stacktraces_response__descriptor,
                                &res, err)) < 0)
         goto out;
@@ -237,7 +252,7 @@ static int collect_series(qr_t *q, const char *tenant, Ingester__V1__SelectReque
     r.select = &sel;
     r.count = count;
     series_ctx_t sc = {a, &r};
-    if ((rc = qr_fanout_select(q, tenant, "MergeSeries", &sel, r.step_ms, series_request, &sc,
+    if ((rc = qr_fanout_select(q, tenant, "MergeSeries", &sel, NULL, r.step_ms, series_request, &sc,
                                &querier__v1__select_series_response__descriptor, &res, err)) < 0)
         goto out;
     size_t cap = 0;
@@ -316,7 +331,7 @@ int qr_select_series(qr_t *q, const char *tenant, const qr_select_t *s, char **g
     *out = resp;
     if (s->empty)
         return FX_OK;
-    select_request(s, 0, &sel);
+    qr_select_request(s, 0, &sel);
     /* Without group_by every series falls into one group. The head groups by
      * the listed names and omits names a series lacks, so grouping by a name
      * no label can have ("") puts all series in one group. */
@@ -356,8 +371,8 @@ int qr_merge_pprof(qr_t *q, const char *tenant, const qr_select_t *s, fx_buf_t *
     int rc;
     if (s->empty)
         return FX_OK;
-    select_request(s, s->max_nodes, &r);
-    if ((rc = qr_fanout_select(q, tenant, "MergePprof", &r, 0,
+    qr_select_request(s, s->max_nodes, &r);
+    if ((rc = qr_fanout_select(q, tenant, "MergePprof", &r, &s->ids, 0,
                                select_itself, NULL, &ingester__v1__merge_pprof_response__descriptor,
                                &res, err)) < 0)
         goto out;

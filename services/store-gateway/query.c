@@ -183,16 +183,42 @@ int sg_profile_stats(sg_t *g, const char *tenant, fx_head_profile_stats_t *out, 
 
 /* --- keys ------------------------------------------------------------------------------ */
 
+/* A key and where it came from, to sort keys with their values. */
+typedef struct key_ord {
+    fx_head_profile_key_t key; /* first: fx_head_key_cmp reads it */
+    size_t at;
+} key_ord_t;
+
+static int cmp_key_ord(const void *a, const void *b)
+{
+    return fx_head_key_cmp(&((const key_ord_t *)a)->key, &((const key_ord_t *)b)->key);
+}
+
+/* ord[i] = the position in v of the i-th key in key order. */
+static void sort_keys_order(const fx_head_profile_key_t *v, size_t *ord, size_t n)
+{
+    key_ord_t *k = fx_malloc((n + 1) * sizeof *k);
+    for (size_t i = 0; i < n; i++)
+        k[i] = (key_ord_t){v[i], i};
+    if (n > 1)
+        qsort(k, n, sizeof *k, cmp_key_ord);
+    for (size_t i = 0; i < n; i++)
+        ord[i] = k[i].at;
+    free(k);
+}
+
 int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_keys_t *out,
                     fx_err_t *err)
 {
     sg_view_t v;
     fx_head_keyset_t seen;
     fx_head_profile_key_t *all = NULL;
-    size_t n = 0, cap = 0;
+    int64_t *values = NULL;        /* with q->key_values, parallel to all */
+    fx_labels_t *labels = NULL;
+    fx_head_span_value_t *spans = NULL; /* of the keys a block was first to list */
+    size_t n = 0, cap = 0, capv = 0, nspans = 0, capspans = 0;
     int rc = FX_OK;
-    out->v = NULL;
-    out->len = 0;
+    memset(out, 0, sizeof *out);
     fx_head_keyset_init(&seen);
     sg__view(g, q->tenant, q->start_ms, q->end_ms, &v);
     size_t nblocks = v.n;
@@ -206,27 +232,72 @@ int sg_profile_keys(sg_t *g, const fx_head_query_t *q, fx_arena_t *a, fx_head_ke
             *out = k;
             break;
         }
+        fx_head_keyset_t fresh;
+        fx_head_keyset_init(&fresh);
         for (size_t j = 0; j < k.len; j++) {
             if (fx_head_keyset_has(&seen, &k.v[j]))
                 continue;
             fx_head_keyset_add(&seen, &k.v[j]);
+            if (k.nspans)
+                fx_head_keyset_add(&fresh, &k.v[j]);
             FX_GROW(all, cap, n + 1);
+            if (q->key_values) {
+                size_t c = capv;
+                FX_GROW(values, c, n + 1);
+                labels = fx_realloc(labels, c * sizeof *labels);
+                capv = c;
+                values[n] = k.values[j];
+                labels[n] = k.labels[j];
+            }
             all[n++] = k.v[j];
         }
+        /* A profile's spans come from the block that gave its key. */
+        for (size_t j = 0; j < k.nspans; j++) {
+            if (!fx_head_keyset_has(&fresh, &k.spans[j].key))
+                continue;
+            FX_GROW(spans, capspans, nspans + 1);
+            spans[nspans++] = k.spans[j];
+        }
+        fx_head_keyset_free(&fresh);
     }
     sg__view_release(g, &v);
     fx_head_keyset_free(&seen);
     if (rc == FX_OK && nblocks != 1) {
-        if (n > 1)
-            qsort(all, n, sizeof *all, fx_head_key_cmp);
+        /* Keys of several blocks: back to (time, fingerprint) order, with
+         * values and labels moving along. */
+        size_t *ord = fx_malloc((n + 1) * sizeof *ord);
+        for (size_t i = 0; i < n; i++)
+            ord[i] = i;
+        sort_keys_order(all, ord, n);
         out->v = fx_arena_alloc(a, (n + 1) * sizeof *out->v);
-        if (n)
-            memcpy(out->v, all, n * sizeof *all);
+        if (q->key_values) {
+            out->values = fx_arena_alloc(a, (n + 1) * sizeof *out->values);
+            out->labels = fx_arena_alloc(a, (n + 1) * sizeof *out->labels);
+        }
+        for (size_t i = 0; i < n; i++) {
+            out->v[i] = all[ord[i]];
+            if (q->key_values) {
+                out->values[i] = values[ord[i]];
+                out->labels[i] = labels[ord[i]];
+            }
+        }
         out->len = n;
+        out->spans = fx_arena_alloc(a, (nspans + 1) * sizeof *out->spans);
+        if (nspans)
+            memcpy(out->spans, spans, nspans * sizeof *spans);
+        out->nspans = nspans;
+        free(ord);
     }
     if (rc == FX_OK && !out->v)
         out->v = fx_arena_alloc(a, sizeof *out->v);
+    if (rc == FX_OK && q->key_values && !out->values) {
+        out->values = fx_arena_alloc(a, sizeof *out->values);
+        out->labels = fx_arena_alloc(a, sizeof *out->labels);
+    }
     free(all);
+    free(values);
+    free(labels);
+    free(spans);
     return rc;
 }
 

@@ -95,6 +95,10 @@ test('every query Grafana sends decodes in connect-go and equals the JSON answer
     ['SelectMergeStacktraces', { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE }],
     ['SelectMergeStacktraces', { profileTypeID: CPU, labelSelector: '{}', maxNodes: '16', ...RANGE }],
     ['SelectSeries', { profileTypeID: CPU, labelSelector: '{}', step: 15, groupBy: ['service_name'], ...RANGE }],
+    ['SelectSeries', { profileTypeID: CPU, labelSelector: '{}', step: 15, groupBy: ['service_name'],
+      exemplarType: 'EXEMPLAR_TYPE_INDIVIDUAL', ...RANGE }],
+    ['SelectHeatmap', { profileTypeID: CPU, labelSelector: '{}', step: 64100700, groupBy: ['service_name'],
+      queryType: 'HEATMAP_QUERY_TYPE_INDIVIDUAL', exemplarType: 'EXEMPLAR_TYPE_INDIVIDUAL', limit: '10', ...RANGE }],
     ['SelectMergeProfile', { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE }],
     ['GetProfileStats', {}],
     ['SelectMergeSpanProfile', { profileTypeID: CPU, labelSelector: '{service_name="traced"}', spanSelector: [SPAN_A], ...RANGE }],
@@ -141,6 +145,50 @@ test('"profiles for this span": SelectMergeSpanProfile counts exactly the span\'
   const bad = await bufCurl('querier.v1.QuerierService', 'SelectMergeSpanProfile',
     { profileTypeID: CPU, labelSelector: '{}', spanSelector: ['xyz'], ...RANGE });
   assert.equal(JSON.parse(bad.out || bad.err).code, 'invalid_argument');
+});
+
+test('exemplars, their drill-down and heatmaps name the pushed profiles', async () => {
+  // Grafana's toggles profilesExemplars and profilesHeatmap: SelectSeries with
+  // exemplar_type INDIVIDUAL, then SelectMergeStacktraces with the clicked exemplar's
+  // profile_id_selector; SelectHeatmap with step >= range/64.
+  const sel = { profileTypeID: CPU, labelSelector: '{service_name="gosvc"}', ...RANGE };
+  const series = (await viaConnectGo('SelectSeries',
+    { ...sel, step: 3600, exemplarType: 'EXEMPLAR_TYPE_INDIVIDUAL' })).series;
+  assert.equal(series.length, 1);
+  const exemplars = series[0].points.flatMap((p) => p.exemplars ?? []);
+  assert.equal(exemplars.length, 1, 'one pushed profile, one exemplar');
+  const [ex] = exemplars;
+  assert.match(ex.profileId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(ex.value, String(series[0].points.reduce((s, x) => s + x.value, 0)));
+  assert.ok(ex.labels.some((l) => l.name === 'service_name' && l.value === 'gosvc'));
+
+  const fg = (await viaConnectGo('SelectMergeStacktraces', { ...sel, labelSelector: '{}',
+    profileIdSelector: [ex.profileId] })).flamegraph;
+  assert.equal(fg.total, ex.value, 'the drill-down is that one profile');
+  const p = await viaConnectGo('SelectMergeProfile', { ...sel, profileIdSelector: [ex.profileId] });
+  assert.equal(String(p.sample.reduce((s, x) => s + Number(x.value[0]), 0)), ex.value);
+  const bad = await bufCurl('querier.v1.QuerierService', 'SelectMergeStacktraces',
+    { ...sel, profileIdSelector: ['not-a-uuid'] });
+  const env = JSON.parse(bad.out || bad.err);
+  assert.equal(env.code, 'invalid_argument');
+  assert.match(env.message, /not-a-uuid/);
+
+  const hm = (await viaConnectGo('SelectHeatmap', { ...sel, labelSelector: '{}', step: 64100700,
+    groupBy: ['service_name'], queryType: 'HEATMAP_QUERY_TYPE_INDIVIDUAL' })).series;
+  const gosvc = hm.find((s) => s.labels.some((l) => l.value === 'gosvc'));
+  const counts = gosvc.slots.flatMap((s) => s.counts);
+  assert.equal(counts.reduce((s, x) => s + x, 0), 1, 'one profile, counted once');
+  for (const s of hm) for (const slot of s.slots) assert.equal(slot.yMin.length, slot.counts.length);
+
+  // A span heatmap counts (profile, span) pairs valued by the span's samples.
+  const spanHm = (await viaConnectGo('SelectHeatmap', { ...sel, labelSelector: '{service_name="traced"}',
+    step: 64100700, queryType: 'HEATMAP_QUERY_TYPE_SPAN', exemplarType: 'EXEMPLAR_TYPE_SPAN' })).series;
+  assert.equal(spanHm.length, 1);
+  const slots = spanHm[0].slots;
+  assert.equal(slots.flatMap((s) => s.counts).reduce((s, x) => s + x, 0), 2, 'one profile, two spans');
+  const spanEx = slots.flatMap((s) => s.exemplars ?? []);
+  assert.deepEqual(spanEx.map((e) => [e.spanId, e.value]).sort(),
+    [[SPAN_A, String(spanTotals[SPAN_A])], [SPAN_B, String(spanTotals[SPAN_B])]].sort());
 });
 
 test('errors reach connect-go as Connect error envelopes with the right code', async () => {

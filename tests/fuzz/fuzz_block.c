@@ -48,7 +48,7 @@ static void queries(fx_block_t *b)
     fx_tree_t tree;
     fx_buf_t pp = FX_BUF_INIT;
     const char *tenant = fx_block_meta(b)->tenant;
-    fx_head_query_t q = {tenant, NULL, 0, NULL, 0, 0, NULL, NULL, 0};
+    fx_head_query_t q = {tenant, NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0};
     fx_arena_init(&a);
     fx_block_label_names(b, &q, &a, &s, &err);
     fx_block_label_values(b, &q, "service_name", &a, &s, &err);

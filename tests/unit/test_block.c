@@ -369,7 +369,7 @@ static int dump_all(target_t *t, const char *tenant, fx_buf_t *d, fx_err_t *err)
         fx_selector_t sel;
         assert_int_equal(fx_selector_parse(queries[i].sel, &sel, err), FX_OK);
         fx_head_query_t q = {tenant, &sel, 1, queries[i].ptype, queries[i].start, queries[i].end,
-                             NULL, NULL, 0};
+                             NULL, NULL, 0, 0};
         fx_buf_printf(d, "== query %zu\n", i);
         rc = dump_query(t, &q, d, err);
         fx_selector_free(&sel);
@@ -550,7 +550,7 @@ static void test_partial_range(void **state)
     fx_selector_t sel;
     fx_err_t err = {0};
     assert_int_equal(fx_selector_parse("{}", &sel, &err), FX_OK);
-    fx_head_query_t q = {"t1", &sel, 1, NULL, T0MS + 2000, T0MS + 12000, NULL, NULL, 0};
+    fx_head_query_t q = {"t1", &sel, 1, NULL, T0MS + 2000, T0MS + 12000, NULL, NULL, 0, 0};
     fx_buf_t want = FX_BUF_INIT, got = FX_BUF_INIT;
     assert_int_equal(dump_query(&th, &q, &want, &err), FX_OK);
     assert_int_equal(dump_query(&tb, &q, &got, &err), FX_OK);
@@ -1131,7 +1131,7 @@ static void test_set_average(void **state)
     for (size_t g = 0; g < 2; g++)
         for (size_t st = 0; st < 2; st++)
             for (int agg = FX_AGG_SUM; agg <= FX_AGG_COUNT; agg++) {
-                fx_head_query_t q = {"t1", &sel, 1, NULL, T0MS - 1000, T0MS + 30000, NULL, NULL, 0};
+                fx_head_query_t q = {"t1", &sel, 1, NULL, T0MS - 1000, T0MS + 30000, NULL, NULL, 0, 0};
                 fx_head_ts_list_t want, got;
                 fx_arena_t a;
                 fx_buf_t tw = FX_BUF_INIT, tg = FX_BUF_INIT;

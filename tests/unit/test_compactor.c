@@ -405,7 +405,7 @@ static void answers(fx_block_t **bs, size_t n, const char *tenant, answers_t *a)
     fx_arena_t ar;
     fx_err_t err = {0};
     fx_head_keyset_t seen, *only = calloc(n, sizeof *only);
-    fx_head_query_t q = {tenant, NULL, 0, NULL, 0, 0, NULL, NULL, 0};
+    fx_head_query_t q = {tenant, NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0};
     char **lines = NULL;
     size_t nlines = 0;
     memset(a, 0, sizeof *a);
@@ -449,7 +449,7 @@ static void answers(fx_block_t **bs, size_t n, const char *tenant, answers_t *a)
     for (size_t x = 0; x < a->ntypes; x++) {
         fx_tree_init(&a->trees[x]);
         for (size_t i = 0; i < n; i++) {
-            fx_head_query_t qt = {tenant, NULL, 0, a->types[x], 0, 0, &only[i], NULL, 0};
+            fx_head_query_t qt = {tenant, NULL, 0, a->types[x], 0, 0, &only[i], NULL, 0, 0};
             assert_int_equal(fx_block_merge_tree(bs[i], &qt, FX_GROUP_FUNCTION, &a->trees[x], &err),
                              FX_OK);
         }

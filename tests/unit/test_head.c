@@ -191,7 +191,7 @@ static int64_t merge_total(fx_head_t *h, const char *tenant, const char *selecto
     fx_tree_t tree;
     fx_err_t err = {0};
     parse_sel(&sel, selector);
-    fx_head_query_t q = {tenant, &sel, 1, ptype, start_ms, end_ms, NULL, NULL, 0};
+    fx_head_query_t q = {tenant, &sel, 1, ptype, start_ms, end_ms, NULL, NULL, 0, 0};
     fx_tree_init(&tree);
     int rc = fx_head_merge_tree(h, &q, FX_GROUP_FUNCTION, &tree, &err);
     if (rc)
@@ -214,7 +214,7 @@ static int64_t merge_pprof_total(fx_head_t *h, const char *tenant, const char *s
     fx_arena_t a;
     fx_pprof_t p;
     parse_sel(&sel, selector);
-    fx_head_query_t q = {tenant, &sel, 1, ptype, 0, 0, NULL, NULL, 0};
+    fx_head_query_t q = {tenant, &sel, 1, ptype, 0, 0, NULL, NULL, 0, 0};
     assert_int_equal(fx_head_merge_pprof(h, &q, &out, &err), FX_OK);
     fx_arena_init(&a);
     assert_int_equal(fx_pprof_decode(out.data, out.len, &a, &p, &err), FX_OK);
@@ -307,7 +307,7 @@ static void check_label_queries(fx_head_t *h)
     fx_selector_t sel[2];
     fx_arena_init(&a);
 
-    fx_head_query_t q = {"t1", NULL, 0, NULL, 0, 0, NULL, NULL, 0};
+    fx_head_query_t q = {"t1", NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0};
     assert_int_equal(fx_head_label_names(h, &q, &a, &s, &err), FX_OK);
     assert_true(has(&s, "__name__") && has(&s, "__profile_type__") && has(&s, "__type__") &&
                 has(&s, "__unit__") && has(&s, "__service_name__") && has(&s, "env") &&
@@ -449,7 +449,7 @@ static void test_time_range_and_series(void **state)
     fx_err_t err = {0};
     fx_head_ts_list_t ts;
     fx_arena_init(&a);
-    fx_head_query_t q = {"t", NULL, 0, cpu, t0, t0 + 40000, NULL, NULL, 0};
+    fx_head_query_t q = {"t", NULL, 0, cpu, t0, t0 + 40000, NULL, NULL, 0, 0};
     assert_int_equal(fx_head_select_series(h, &q, NULL, 0, 10000, FX_AGG_SUM, &a, &ts, &err), FX_OK);
     assert_int_equal(ts.len, 2); /* sorted by labels: __service_name__ a, then b */
     assert_string_equal(fx_labels_get(&ts.v[1].labels, "service_name"), "b");
@@ -517,7 +517,7 @@ static void test_groupings(void **state)
     load_fixtures();
     fx_head_t *h = open_head();
     append_ok(h, "t", "process_cpu", "a", "prod", &fx[0].p, T0, 1);
-    fx_head_query_t q = {"t", NULL, 0, "process_cpu:cpu:nanoseconds:cpu:nanoseconds", 0, 0, NULL, NULL, 0};
+    fx_head_query_t q = {"t", NULL, 0, "process_cpu:cpu:nanoseconds:cpu:nanoseconds", 0, 0, NULL, NULL, 0, 0};
     fx_err_t err = {0};
     size_t max_depth = 0, lines = 0;
     for (size_t i = 0; i < fx[0].p.nlocations; i++)
@@ -688,7 +688,7 @@ static void test_crash_safety(void **state)
     fx_err_t err = {0};
     fx_head_keys_t keys;
     fx_arena_init(&a);
-    fx_head_query_t q = {"crash", NULL, 0, NULL, 0, 0, NULL, NULL, 0};
+    fx_head_query_t q = {"crash", NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0};
     assert_int_equal(fx_head_profile_keys(h, &q, &a, &keys, &err), FX_OK);
     uint8_t *found = calloc(1 << 20, 1);
     for (size_t i = 0; i < keys.len; i++) {
@@ -759,7 +759,7 @@ static void *reader(void *arg)
         fx_buf_t out = FX_BUF_INIT;
         fx_arena_init(&a);
         fx_head_query_t q = {"conc", NULL, 0, "process_cpu:cpu:nanoseconds:cpu:nanoseconds", 0, 0,
-                             NULL, NULL, 0};
+                             NULL, NULL, 0, 0};
         assert_int_equal(fx_head_label_values(shared_head, &q, "service_name", &a, &s, &err), FX_OK);
         fx_tree_init(&tree);
         assert_int_equal(fx_head_merge_tree(shared_head, &q, FX_GROUP_FUNCTION, &tree, &err), FX_OK);

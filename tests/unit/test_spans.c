@@ -262,7 +262,7 @@ static int block_merge(void *s, const fx_head_query_t *q, fx_tree_t *t, fx_err_t
 
 static answer_t ask(merge_fn fn, void *store, const uint64_t *spans, size_t nspans)
 {
-    fx_head_query_t q = {"t", NULL, 0, CPU, 0, 0, NULL, spans, nspans};
+    fx_head_query_t q = {"t", NULL, 0, CPU, 0, 0, NULL, spans, nspans, 0};
     fx_err_t err = {0};
     fx_tree_t t;
     answer_t a = {0, FX_BUF_INIT};

@@ -634,7 +634,7 @@ static void dump_all(target_t *t, const char *tenant, fx_buf_t *d)
     for (size_t i = 0; i < FX_ARRAY_LEN(queries); i++) {
         fx_selector_t sel;
         assert_int_equal(fx_selector_parse(queries[i].sel, &sel, &err), FX_OK);
-        fx_head_query_t q = {tenant, &sel, 1, queries[i].ptype, queries[i].start, queries[i].end, NULL, NULL, 0};
+        fx_head_query_t q = {tenant, &sel, 1, queries[i].ptype, queries[i].start, queries[i].end, NULL, NULL, 0, 0};
         fx_buf_printf(d, "== query %zu\n", i);
         int rc = dump_query(t, &q, queries[i].labels, d, &err);
         fx_selector_free(&sel);
@@ -1075,7 +1075,7 @@ static void test_rpc(void **state)
     assert_int_equal(fx_treebytes_parse(&got, mr->tree.data, mr->tree.len, &err), FX_OK);
     fx_selector_t all;
     assert_int_equal(fx_selector_parse("{}", &all, &err), FX_OK);
-    fx_head_query_t hq = {"t1", &all, 1, sel.profile_type_id, 0, 0, NULL, NULL, 0};
+    fx_head_query_t hq = {"t1", &all, 1, sel.profile_type_id, 0, 0, NULL, NULL, 0, 0};
     assert_int_equal(fx_head_merge_tree(W.head, &hq, FX_GROUP_FUNCTION, &want, &err), FX_OK);
     fx_buf_t d1 = FX_BUF_INIT, d2 = FX_BUF_INIT;
     put_tree(&d1, &want);
@@ -1126,7 +1126,7 @@ static void test_rpc(void **state)
         fail_msg("LabelNames: %s", err.msg);
     const Types__V1__LabelNamesResponse *lr = (const void *)resp;
     fx_head_strings_t hs;
-    fx_head_query_t q0 = {"t1", NULL, 0, NULL, 0, 0, NULL, NULL, 0};
+    fx_head_query_t q0 = {"t1", NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0};
     assert_int_equal(fx_head_label_names(W.head, &q0, &a, &hs, &err), FX_OK);
     assert_int_equal(lr->n_names, hs.len);
     for (size_t i = 0; i < hs.len; i++)
