@@ -1,18 +1,8 @@
 /* query.c - strict form-urlencoded decoding of query strings and paths. */
 #include "http/query.h"
+#include "core/hex.h"
 
 #include <string.h>
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int fx_url_decode(const char *s, size_t len, int plus_is_space, char *out, size_t *out_len,
                   fx_err_t *err)
@@ -23,7 +13,7 @@ int fx_url_decode(const char *s, size_t len, int plus_is_space, char *out, size_
         if (c == '%') {
             if (len - i < 3)
                 return fx_err_set(err, FX_EINVAL, "truncated percent-escape at offset %zu", i);
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            int h = fx_hex_val((unsigned char)s[i + 1]), l = fx_hex_val((unsigned char)s[i + 2]);
             if (h < 0 || l < 0)
                 return fx_err_set(err, FX_EINVAL,
                                   "invalid percent-escape \"%%%c%c\" at offset %zu",

@@ -1,19 +1,9 @@
 /* profile_id.c - UUID text <-> the 16 bytes a profile key holds. */
 #include "model/profile_id.h"
+#include "core/hex.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int fx_profile_id_parse(const char *s, size_t n, uint8_t out[16])
 {
@@ -26,7 +16,7 @@ int fx_profile_id_parse(const char *s, size_t n, uint8_t out[16])
                 return -1;
             continue;
         }
-        int v = hexval(s[i]);
+        int v = fx_hex_val(s[i]);
         if (v < 0)
             return -1;
         if (k % 2 == 0)
@@ -36,6 +26,24 @@ int fx_profile_id_parse(const char *s, size_t n, uint8_t out[16])
         k++;
     }
     return 0;
+}
+
+int fx_profile_id_parse_hex(const char *s, uint8_t out[16])
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '-')
+            continue;
+        int v = fx_hex_val(*p);
+        if (v < 0 || n == 32)
+            return -1;
+        if (n % 2 == 0)
+            out[n / 2] = (uint8_t)(v << 4);
+        else
+            out[n / 2] |= (uint8_t)v;
+        n++;
+    }
+    return n == 32 ? 0 : -1;
 }
 
 void fx_profile_id_format(const uint8_t id[16], char buf[FX_PROFILE_ID_LEN + 1])

@@ -17,6 +17,10 @@
  * of s[0..n) into out. Returns 0, or -1 if s is anything else. */
 int fx_profile_id_parse(const char *s, size_t n, uint8_t out[16]);
 
+/* Parses the NUL-terminated s as 32 hex digits (either case) with dashes
+ * anywhere ignored - any UUID spelling - into out. Returns 0, or -1. */
+int fx_profile_id_parse_hex(const char *s, uint8_t out[16]);
+
 /* The canonical lowercase text form of id into buf (FX_PROFILE_ID_LEN + 1
  * bytes, NUL-terminated). */
 void fx_profile_id_format(const uint8_t id[16], char buf[FX_PROFILE_ID_LEN + 1]);

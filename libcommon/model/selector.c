@@ -1,6 +1,7 @@
 /* selector.c - label selector parser and matcher. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "model/selector.h"
+#include "core/hex.h"
 #include "core/mem.h"
 #include "core/utf8.h"
 #include "core/utf8.h"
@@ -128,14 +129,6 @@ static int is_name_char(char c, int colon)
     return is_name_start(c, colon) || (c >= '0' && c <= '9');
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* A "..." or '...' string with Go escapes, or a `raw` string, into out. */
 static int parse_string(parser_t *ps, fx_buf_t *out)
 {
@@ -164,7 +157,7 @@ static int parse_string(parser_t *ps, fx_buf_t *out)
         case 'v': fx_buf_putc(out, '\v'); break;
         case '\\': case '"': case '\'': fx_buf_putc(out, (uint8_t)c); break;
         case 'x': {
-            int h = hexval(ps->p[0]), l = h < 0 ? -1 : hexval(ps->p[1]);
+            int h = fx_hex_val(ps->p[0]), l = h < 0 ? -1 : fx_hex_val(ps->p[1]);
             if (l < 0)
                 return fail(ps, "invalid \\x escape");
             fx_buf_putc(out, (uint8_t)(h << 4 | l));
@@ -176,7 +169,7 @@ static int parse_string(parser_t *ps, fx_buf_t *out)
             uint32_t cp = 0;
             uint8_t u[4];
             for (int i = 0; i < digits; i++) {
-                int h = hexval(ps->p[i]);
+                int h = fx_hex_val(ps->p[i]);
                 if (h < 0)
                     return fail(ps, "invalid unicode escape");
                 cp = cp << 4 | (uint32_t)h;

@@ -7,6 +7,7 @@
  * encoded after it is dropped.
  */
 #include "storage/handoff.h"
+#include "model/profile_id.h"
 #include "storage/head_int.h"
 
 #include <stdio.h>
@@ -52,30 +53,9 @@ void fx_head_id_format(const uint8_t id[16], char out[37])
     out[o] = 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int fx_head_id_parse(const char *s, uint8_t out[16], fx_err_t *err)
 {
-    size_t n = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p == '-')
-            continue;
-        int v = hexval(*p);
-        if (v < 0 || n == 32)
-            return fx_err_set(err, FX_EINVAL, "profile id is not 32 hex digits");
-        if (n % 2 == 0)
-            out[n / 2] = (uint8_t)(v << 4);
-        else
-            out[n / 2] |= (uint8_t)v;
-        n++;
-    }
-    if (n != 32)
+    if (fx_profile_id_parse_hex(s, out) < 0)
         return fx_err_set(err, FX_EINVAL, "profile id is not 32 hex digits");
     return FX_OK;
 }

@@ -4,6 +4,7 @@
  * blocks still served here.
  */
 #include "ingester.h"
+#include "model/profile_id.h"
 #include "core/hash.h"
 #include "ingester/v1/ingester.pb-c.h"
 #include "limits/limits.h"
@@ -17,32 +18,11 @@
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* A UUID string to 16 bytes; anything else is hashed, so any id the
  * distributor sent is stable across replicas. */
 static void parse_id(const char *s, uint8_t out[16])
 {
-    size_t n = 0;
-    for (const char *p = s; *p && n < 32; p++) {
-        if (*p == '-')
-            continue;
-        int v = hexval(*p);
-        if (v < 0)
-            break;
-        if (n % 2 == 0)
-            out[n / 2] = (uint8_t)(v << 4);
-        else
-            out[n / 2] |= (uint8_t)v;
-        n++;
-    }
-    if (n == 32)
+    if (fx_profile_id_parse_hex(s, out) == 0)
         return;
     uint64_t a = fx_hash64(s, strlen(s), 1), b = fx_hash64(s, strlen(s), 2);
     memcpy(out, &a, 8);
