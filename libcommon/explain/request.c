@@ -5,6 +5,7 @@
  */
 #include "explain/explain.h"
 #include "core/gz.h"
+#include "json/base64.h"
 #include "model/folded.h"
 
 #include <jansson.h>
@@ -97,49 +98,6 @@ static int parse_query(fx_explain_request_t *req, json_t *q, const char *what,
     return FX_OK;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Standard or URL-safe base64, padding optional, whitespace ignored. */
-static int base64_decode(const char *s, size_t n, fx_buf_t *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t pad = 0;
-    fx_buf_reserve(out, n / 4 * 3 + 3);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-            continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64_value(c);
-        if (v < 0 || pad)
-            return -1;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            fx_buf_putc(out, (uint8_t)(acc >> bits));
-        }
-    }
-    return pad > 2 || bits >= 6 ? -1 : 0;
-}
-
 static int parse_pprof(fx_explain_request_t *req, json_t *obj, const char *what,
                        fx_explain_source_t *src, fx_err_t *err)
 {
@@ -155,7 +113,12 @@ static int parse_pprof(fx_explain_request_t *req, json_t *obj, const char *what,
                           FX_EXPLAIN_MAX_SOURCE >> 20);
     fx_buf_t raw = FX_BUF_INIT, plain = FX_BUF_INIT;
     int rc = FX_OK;
-    if (base64_decode(json_string_value(b64), json_string_length(b64), &raw) != 0 || !raw.len) {
+    /* Standard or URL-safe base64, padding optional, line breaks ignored. */
+    size_t b64len = json_string_length(b64);
+    fx_buf_reserve(&raw, fx_base64_decoded_max(b64len));
+    long n = fx_base64_decode(json_string_value(b64), b64len, raw.data);
+    raw.len = n > 0 ? (size_t)n : 0;
+    if (n <= 0) {
         rc = fx_err_set(err, FX_EINVAL, "%s.pprof_base64 is not valid base64", what);
         goto out;
     }
