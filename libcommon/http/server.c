@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -457,6 +458,10 @@ static int listen_socket(const char *addr, uint16_t port, int *out, uint16_t *bo
             }
             int one = 1, zero = 0;
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            /* Accepted sockets inherit it (Linux). Without it the tail of a
+             * reply waits for the client's delayed ACK (Nagle): a 570 KB
+             * merged pprof took ~50 ms instead of ~10 in half the runs. */
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             if (ai->ai_family == AF_INET6 && !host)
                 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
             if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
