@@ -106,8 +106,8 @@ int write_batch_send(dist_t *d, const char *tenant, write_batch_t *b, fx_err_t *
             placement[i * (size_t)rf * 2 + nplaced[i]++] = where;
         }
     }
-    /* Run the Pushes: inline when only one ingester is involved. */
-    size_t active = 0, last = 0;
+    /* Run the Pushes: one on this thread, the others on their own. */
+    size_t last = 0;
     for (size_t k = 0; k < s->ninstances; k++) {
         target_t *t = &targets[k];
         if (!t->n)
@@ -116,19 +116,19 @@ int write_batch_send(dist_t *d, const char *tenant, write_batch_t *b, fx_err_t *
         t->tenant = tenant;
         t->addr = s->instances[k].addr;
         t->heartbeat_ms = s->instances[k].heartbeat_ms;
-        active++;
         last = k;
     }
-    if (active == 1) {
-        push_one(&targets[last]);
-    } else {
-        for (size_t k = 0; k < s->ninstances; k++)
-            if (targets[k].n)
-                pthread_create(&targets[k].thread, NULL, push_one, &targets[k]);
-        for (size_t k = 0; k < s->ninstances; k++)
-            if (targets[k].n)
-                pthread_join(targets[k].thread, NULL);
-    }
+    uint8_t *threaded = fx_calloc(s->ninstances + 1, 1);
+    for (size_t k = 0; k < s->ninstances; k++)
+        if (targets[k].n && k != last)
+            threaded[k] = pthread_create(&targets[k].thread, NULL, push_one, &targets[k]) == 0;
+    for (size_t k = 0; k < s->ninstances; k++)
+        if (targets[k].n && !threaded[k]) /* this thread's share, or no thread to be had */
+            push_one(&targets[k]);
+    for (size_t k = 0; k < s->ninstances; k++)
+        if (threaded[k])
+            pthread_join(targets[k].thread, NULL);
+    free(threaded);
     /* Quorum per profile. */
     for (size_t i = 0; i < b->n && rc == FX_OK; i++) {
         size_t ok = 0, nr = nplaced[i];
