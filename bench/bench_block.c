@@ -14,7 +14,6 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "core/time.h"
 #include "pprof/pprof.h"
 #include "storage/head.h"
+#include "core/fs.h"
 
 #define NSERIES 10
 #define PER_SERIES 360
@@ -51,14 +51,10 @@ static void load_file(const char *path, const char *name)
 {
     fx_buf_t gz = FX_BUF_INIT;
     fx_err_t err = {0};
-    FILE *f = fopen(path, "rb");
-    char tmp[65536];
-    size_t r;
-    if (!f)
+    if (fx_read_file(path, &gz) < 0) {
+        fx_buf_free(&gz);
         return;
-    while ((r = fread(tmp, 1, sizeof tmp, f)) > 0)
-        fx_buf_append(&gz, tmp, r);
-    fclose(f);
+    }
     profs = fx_realloc(profs, (nprofs + 1) * sizeof *profs);
     prof_t *p = &profs[nprofs];
     memset(p, 0, sizeof *p);
@@ -209,13 +205,7 @@ static void symbol_parts(const fx_block_meta_t *m)
     fx__secr_t r;
     fx_err_t err = {0};
     snprintf(path, sizeof path, "%s/blocks/%s/symbols.fxb", dir, m->id);
-    FILE *in = fopen(path, "rb");
-    char tmp[65536];
-    size_t n;
-    while (in && (n = fread(tmp, 1, sizeof tmp, in)) > 0)
-        fx_buf_append(&f, tmp, n);
-    if (in)
-        fclose(in);
+    fx_read_file(path, &f); /* unreadable: empty, and the section open below fails */
     if (fx__secr_open(&r, FX_BLOCK_SYMBOLS, f.data, f.len, 1, &err) == FX_OK) {
         printf("  symbols section:");
         for (size_t i = 0; i < r.nparts; i++)
@@ -314,14 +304,6 @@ static double read_mbps(fx_block_t *b, const char *bdir, size_t size, size_t bat
     free(buf);
     free(r);
     return best;
-}
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
 }
 
 int main(int argc, char **argv)
@@ -467,7 +449,7 @@ int main(int argc, char **argv)
     fx_block_cache_free(cache);
     fx_block_meta_free(&m);
     fx_head_close(h);
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    fx_rm_rf(dir);
     for (size_t i = 0; i < nprofs; i++)
         fx_buf_free(&profs[i].plain);
     free(profs);

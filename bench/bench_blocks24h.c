@@ -42,6 +42,7 @@
 #include "ring/ring.h"
 #include "services/store-gateway/store_gateway.h"
 #include "storage/head.h"
+#include "core/fs.h"
 
 #define NSERIES 10
 #define HOURS 24
@@ -83,16 +84,11 @@ static void load_dir(const char *d)
     if (n > 1)
         qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
-        char path[4096], tmp[65536];
+        char path[4096];
         fx_buf_t gz = FX_BUF_INIT;
         fx_err_t err = {0};
-        size_t r;
         snprintf(path, sizeof path, "%s/%s", d, names[i]);
-        FILE *f = fopen(path, "rb");
-        while (f && (r = fread(tmp, 1, sizeof tmp, f)) > 0)
-            fx_buf_append(&gz, tmp, r);
-        if (f)
-            fclose(f);
+        fx_read_file(path, &gz); /* unreadable: gz stays empty and the file is skipped */
         profs = fx_realloc(profs, (nprofs + 1) * sizeof *profs);
         profs[nprofs] = (fx_buf_t)FX_BUF_INIT;
         if (fx_gunzip(gz.data, gz.len, 64 << 20, &profs[nprofs], &err) == FX_OK)
@@ -160,19 +156,6 @@ static size_t append(fx_head_t *h, int svc, size_t which, int64_t ts, uint64_t n
     return k;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-    nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* 24 level-1 blocks of one hour in <dir>/l1/bench/; returns the samples. */
 static uint64_t build_hours(fx_block_meta_t *metas, uint64_t *bytes)
 {
@@ -207,7 +190,7 @@ static uint64_t build_hours(fx_block_meta_t *metas, uint64_t *bytes)
         for (int f = 0; f < FX_BLOCK_NFILES; f++)
             *bytes += metas[hr].files[f].size;
         fx_head_close(h);
-        rm_rf(hpath);
+        fx_rm_rf(hpath);
     }
     return samples;
 }
@@ -401,7 +384,7 @@ static void run(const char *layout, fx_bucket_t *bucket, fx_block_io_t io, int r
     fx_selector_free(&sel);
     free(lat);
     gw_free(&w);
-    rm_rf(sync_dir);
+    fx_rm_rf(sync_dir);
 }
 
 int main(int argc, char **argv)
@@ -455,7 +438,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < HOURS; i++)
         fx_block_meta_free(&metas[i]);
-    rm_rf(dir);
+    fx_rm_rf(dir);
     for (size_t i = 0; i < nprofs; i++)
         fx_buf_free(&profs[i]);
     free(profs);

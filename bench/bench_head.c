@@ -8,7 +8,6 @@
  *   build/bench/bench_head [PROFILE_DIR (default bench/data)] [ROUNDS (default 21)]
  */
 #include <dirent.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "core/time.h"
 #include "pprof/pprof.h"
 #include "storage/head.h"
+#include "core/fs.h"
 
 #define NSERIES 10
 #define PER_SERIES 360 /* 1 h at 10 s */
@@ -57,13 +57,7 @@ static void load(const char *d)
         fx_buf_t gz = FX_BUF_INIT;
         fx_err_t err = {0};
         snprintf(path, sizeof path, "%s/%s", d, names[i]);
-        FILE *f = fopen(path, "rb");
-        char tmp[65536];
-        size_t r;
-        while (f && (r = fread(tmp, 1, sizeof tmp, f)) > 0)
-            fx_buf_append(&gz, tmp, r);
-        if (f)
-            fclose(f);
+        fx_read_file(path, &gz); /* unreadable: gz stays empty and the file is skipped */
         profile_t *p = &profiles[nprofiles];
         if (fx_gunzip(gz.data, gz.len, 64 << 20, &p->plain, &err) == FX_OK) {
             fx_arena_t a;
@@ -200,21 +194,13 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static void fill(int sync, int nthreads, size_t *bytes, size_t *samples, double *secs)
 {
     fx_head_options_t o;
     fx_err_t err = {0};
     fx_head_options_default(&o);
     o.sync = sync;
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    fx_rm_rf(dir);
     if (fx_head_open(dir, &o, &head, &err)) {
         fprintf(stderr, "bench_head: open: %s\n", err.msg);
         exit(1);
@@ -389,7 +375,7 @@ int main(int argc, char **argv)
     printf("reopen (rebuild memory from disk): %.1f ms\n", (double)(fx_mono_ns() - t) / 1e6);
     merge_latency("all 10 series after reopen (cold)", "{}", 1);
     fx_head_close(head);
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    fx_rm_rf(dir);
     for (size_t i = 0; i < nprofiles; i++)
         fx_buf_free(&profiles[i].plain);
     for (int s = 0; s < NSERIES; s++)

@@ -166,7 +166,7 @@ static int64_t file_total(const char *path)
     fx_err_t err = {0};
     int64_t total = -1;
     fx_arena_init(&a);
-    if (lg_read_file(path, &gz) == 0 &&
+    if (fx_read_file(path, &gz) == 0 &&
         fx_pprof_decode_maybe_gzip(gz.data, gz.len, 1u << 30, &plain, &a, &p, &err) == FX_OK) {
         total = 0;
         for (size_t i = 0; i < p.nsamples; i++)

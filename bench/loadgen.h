@@ -26,7 +26,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -47,6 +46,7 @@
 #include "log/log.h"
 #include "pprof/pprof.h"
 #include "storage/head.h"
+#include "core/fs.h"
 
 /* --- small things ------------------------------------------------------------------- */
 
@@ -101,19 +101,6 @@ static double lg_quantile(double *v, size_t n, double q)
     return v[i < n ? i : n - 1];
 }
 
-static int lg_read_file(const char *path, fx_buf_t *out)
-{
-    FILE *f = fopen(path, "rb");
-    char tmp[65536];
-    size_t r;
-    if (!f)
-        return -1;
-    while ((r = fread(tmp, 1, sizeof tmp, f)) > 0)
-        fx_buf_append(out, tmp, r);
-    fclose(f);
-    return 0;
-}
-
 static int lg_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -161,7 +148,7 @@ static void lg_source_load(const char *path, lg_source_t *s)
     fx_arena_t a;
     fx_pprof_t p;
     memset(s, 0, sizeof *s);
-    if (lg_read_file(path, &gz) < 0 || fx_gunzip(gz.data, gz.len, 256 << 20, &s->plain, &err) < 0) {
+    if (fx_read_file(path, &gz) < 0 || fx_gunzip(gz.data, gz.len, 256 << 20, &s->plain, &err) < 0) {
         fprintf(stderr, "bench: cannot read %s: %s\n", path,
                 err.msg[0] ? err.msg : strerror(errno));
         exit(1);
@@ -517,19 +504,13 @@ static void lg_server_stop(lg_server_t *s)
     s->pid = 0;
 }
 
-static int lg_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static void lg_server_cleanup(lg_server_t *s)
 {
     lg_server_stop(s);
     if (getenv("BENCH_KEEP"))
         fprintf(stderr, "bench: keeping %s\n", s->dir);
     else
-        nftw(s->dir, lg_rm, 16, FTW_DEPTH | FTW_PHYS);
+        fx_rm_rf(s->dir);
 }
 
 /* --- bytes on disk ---------------------------------------------------------------------- */

@@ -1,8 +1,9 @@
-/* fs.c - mkdir -p, rm -rf, write everything. */
+/* fs.c - mkdir -p, rm -rf, write everything, read everything. */
 #include "core/fs.h"
 #include "core/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,4 +58,29 @@ int fx_write_all(int fd, const void *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+int fx_read_file(const char *path, fx_buf_t *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = 0;
+    for (;;) {
+        fx_buf_reserve(out, 64 << 10);
+        /* the last byte stays free for fx_buf_cstr's NUL */
+        ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (n > 0) {
+            out->len += (size_t)n;
+        } else if (n == 0) {
+            break;
+        } else if (errno != EINTR) {
+            rc = -1;
+            break;
+        }
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }

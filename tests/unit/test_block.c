@@ -16,7 +16,6 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "core/gz.h"
 #include "pprof/pprof.h"
 #include "storage/head.h"
+#include "pprof_fixture.h"
 
 #define FIXTURES "../shared/fixtures/"
 #define T0 1795000000000000000LL
@@ -54,19 +54,6 @@ static fixture_t fx[] = {
 static char dir[64];
 static fx_block_io_t io_mode = FX_BLOCK_IO_URING;
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-    nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -79,7 +66,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    rm_rf(dir);
+    fx_rm_rf(dir);
     return 0;
 }
 
@@ -88,20 +75,7 @@ static void load_fixtures(void)
     for (size_t i = 0; i < NFX; i++) {
         if (fx[i].plain.len)
             continue;
-        fx_buf_t gz = FX_BUF_INIT;
-        fx_err_t err = {0};
-        FILE *f = fopen(fx[i].path, "rb");
-        assert_non_null(f);
-        char tmp[65536];
-        size_t n;
-        while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-            fx_buf_append(&gz, tmp, n);
-        fclose(f);
-        assert_int_equal(fx_gunzip(gz.data, gz.len, 64 << 20, &fx[i].plain, &err), FX_OK);
-        fx_buf_free(&gz);
-        fx_arena_init(&fx[i].arena);
-        assert_int_equal(fx_pprof_decode(fx[i].plain.data, fx[i].plain.len, &fx[i].arena,
-                                         &fx[i].p, &err), FX_OK);
+        fx_test_load_pprof(fx[i].path, &fx[i].plain, &fx[i].arena, &fx[i].p);
     }
 }
 
@@ -613,16 +587,11 @@ static int mem_size(void *ctx, fx_block_file_t f, uint64_t *size, fx_err_t *err)
     return FX_OK;
 }
 
+/* The whole file at path into out (replacing what it held). */
 static void read_file(const char *path, fx_buf_t *out)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char tmp[65536];
-    size_t n;
     out->len = 0;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        fx_buf_append(out, tmp, n);
-    fclose(f);
+    assert_int_equal(fx_read_file(path, out), 0);
 }
 
 static void test_range_source(void **state)

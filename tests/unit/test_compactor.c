@@ -36,7 +36,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <pthread.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +54,7 @@
 #include "services/compactor/compactor.h"
 #include "storage/head.h"
 #include "tree_helpers.h"
+#include "pprof_fixture.h"
 
 #define FIXTURES "../shared/fixtures/"
 #define HOUR 3600000LL
@@ -84,38 +84,12 @@ static fx_limits_registry_t *lim;
 static int64_t base_ms; /* 8h-aligned, two days ago: every window of the data is closed */
 static int nheads;
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-    nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void load_fixtures(void)
 {
     for (size_t i = 0; i < NFX; i++) {
         if (fx[i].plain.len)
             continue;
-        fx_buf_t gz = FX_BUF_INIT;
-        fx_err_t err = {0};
-        FILE *f = fopen(fx[i].path, "rb");
-        assert_non_null(f);
-        char tmp[65536];
-        size_t n;
-        while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-            fx_buf_append(&gz, tmp, n);
-        fclose(f);
-        assert_int_equal(fx_gunzip(gz.data, gz.len, 64 << 20, &fx[i].plain, &err), FX_OK);
-        fx_buf_free(&gz);
-        fx_arena_init(&fx[i].arena);
-        assert_int_equal(fx_pprof_decode(fx[i].plain.data, fx[i].plain.len, &fx[i].arena,
-                                         &fx[i].p, &err), FX_OK);
+        fx_test_load_pprof(fx[i].path, &fx[i].plain, &fx[i].arena, &fx[i].p);
     }
 }
 
@@ -152,7 +126,7 @@ static int teardown(void **state)
     fx_registry_free(reg);
     fx_config_free(lcfg);
     fx_limits_registry_free(lim);
-    rm_rf(dir);
+    fx_rm_rf(dir);
     return 0;
 }
 
@@ -1344,7 +1318,7 @@ static void test_integration_fixtures(void **state)
     prof_t p[16];
     fx_block_meta_t m;
     if (getenv("FX_UPDATE_FIXTURES")) {
-        rm_rf(IDATA);
+        fx_rm_rf(IDATA);
         mkdir("tests/integration/data", 0755);
         mkdir(IDATA, 0755);
         size_t n = profiles(p, IT0 + 5 * MIN, 2, 100, "svc");

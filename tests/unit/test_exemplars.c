@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "storage/head.h"
 #include "storage/row.h"
 #include "storage/rpcquery.h"
+#include "pprof_fixture.h"
 
 static void test_profile_id_roundtrip(void **state)
 {
@@ -213,14 +213,6 @@ static void test_row_span_totals(void **state)
 #define T0 1795000000000000000LL
 #define SEC 1000000000LL
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int q_keys(void *ctx, const fx_head_query_t *q, fx_arena_t *a, fx_head_keys_t *out,
                   fx_err_t *err)
 {
@@ -242,19 +234,10 @@ static void test_store_key_values(void **state)
     char dir[] = "/tmp/fx-exemplars-XXXXXX";
     assert_non_null(mkdtemp(dir));
     fx_err_t err = {0};
-    fx_buf_t gz = FX_BUF_INIT, plain = FX_BUF_INIT;
+    fx_buf_t plain = FX_BUF_INIT;
     fx_arena_t pa;
     fx_pprof_t p;
-    FILE *f = fopen("../shared/fixtures/pprof/go-cpu.pb.gz", "rb");
-    assert_non_null(f);
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        fx_buf_append(&gz, tmp, n);
-    fclose(f);
-    assert_int_equal(fx_gunzip(gz.data, gz.len, 64 << 20, &plain, &err), FX_OK);
-    fx_arena_init(&pa);
-    assert_int_equal(fx_pprof_decode(plain.data, plain.len, &pa, &p, &err), FX_OK);
+    fx_test_load_pprof("../shared/fixtures/pprof/go-cpu.pb.gz", &plain, &pa, &p);
     int64_t full = cpu_total(&p);
     assert_true(full > 0);
 
@@ -361,9 +344,8 @@ static void test_store_key_values(void **state)
     fx_head_close(h);
     fx_pprof_free(&p);
     fx_arena_free(&pa);
-    fx_buf_free(&gz);
     fx_buf_free(&plain);
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    fx_rm_rf(dir);
 }
 
 int main(void)

@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "pprof/pprof.h"
 #include "storage/handoff.h"
 #include "storage/head.h"
+#include "pprof_fixture.h"
 
 #define FIXTURES "../shared/fixtures/"
 #define T0 1795238400000000000LL
@@ -122,14 +122,6 @@ static void test_push_labels(void **state)
 
 static char dir[64];
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 typedef struct fixture {
     const char *path, *name;
     fx_buf_t plain;
@@ -147,19 +139,7 @@ static fixture_t fx[] = {
 
 static void load(fixture_t *f)
 {
-    fx_buf_t gz = FX_BUF_INIT;
-    fx_err_t err = {0};
-    FILE *fp = fopen(f->path, "rb");
-    char tmp[65536];
-    size_t n;
-    assert_non_null(fp);
-    while ((n = fread(tmp, 1, sizeof tmp, fp)) > 0)
-        fx_buf_append(&gz, tmp, n);
-    fclose(fp);
-    assert_int_equal(fx_gunzip(gz.data, gz.len, 64 << 20, &f->plain, &err), FX_OK);
-    fx_buf_free(&gz);
-    fx_arena_init(&f->arena);
-    assert_int_equal(fx_pprof_decode(f->plain.data, f->plain.len, &f->arena, &f->p, &err), FX_OK);
+    fx_test_load_pprof(f->path, &f->plain, &f->arena, &f->p);
 }
 
 /* A two-column CPU pprof whose samples carry span ids (as test_spans). */
@@ -431,7 +411,7 @@ static void test_round_trip(void **state)
         fx_buf_free(&fx[i].plain);
     }
     fx_pprof_free(&sp);
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    fx_rm_rf(dir);
 }
 
 int main(void)

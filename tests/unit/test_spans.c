@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "pprof/pprof.h"
 #include "storage/head.h"
 #include "storage/row.h"
+#include "pprof_fixture.h"
 
 /* --- encoding ------------------------------------------------------------------------ */
 
@@ -177,14 +177,6 @@ static void test_span_section_damage(void **state)
 /* --- head, block, compaction --------------------------------------------------------- */
 
 static char dir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 #define CPU "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
 #define T0 1795238400000000000LL
@@ -396,7 +388,7 @@ static void test_head_block_compact(void **state)
     fx_block_meta_free(&mc);
     fx_head_close(h);
     fx_pprof_free(&p);
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    fx_rm_rf(dir);
 }
 
 int main(void)

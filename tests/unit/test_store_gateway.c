@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +46,7 @@
 #include "services/store-gateway/store_gateway.h"
 #include "storage/head.h"
 #include "types/v1/types.pb-c.h"
+#include "pprof_fixture.h"
 
 #define FIXTURES "../shared/fixtures/"
 #define T0 1795000000000000000LL
@@ -88,38 +88,12 @@ typedef struct world {
 
 static world_t W;
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-    nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void load_fixtures(void)
 {
     for (size_t i = 0; i < NFX; i++) {
         if (fx[i].plain.len)
             continue;
-        fx_buf_t gz = FX_BUF_INIT;
-        fx_err_t err = {0};
-        FILE *f = fopen(fx[i].path, "rb");
-        assert_non_null(f);
-        char tmp[65536];
-        size_t n;
-        while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-            fx_buf_append(&gz, tmp, n);
-        fclose(f);
-        assert_int_equal(fx_gunzip(gz.data, gz.len, 64 << 20, &fx[i].plain, &err), FX_OK);
-        fx_buf_free(&gz);
-        fx_arena_init(&fx[i].arena);
-        assert_int_equal(fx_pprof_decode(fx[i].plain.data, fx[i].plain.len, &fx[i].arena,
-                                         &fx[i].p, &err), FX_OK);
+        fx_test_load_pprof(fx[i].path, &fx[i].plain, &fx[i].arena, &fx[i].p);
     }
 }
 
@@ -197,7 +171,7 @@ static int teardown(void **state)
         fx_ring_free(W.gw[i].ring);
     fx_bucket_close(W.bucket);
     fx_head_close(W.head);
-    rm_rf(W.dir);
+    fx_rm_rf(W.dir);
     return 0;
 }
 
