@@ -16,7 +16,8 @@ import tempfile
 import unittest
 
 import pbwire
-from fornax import BULK_FLAGS, TEST_FLAGS, Cluster, Fornax, HTTPError, wait_for
+from fornax import (BLOCKS_NOW_FLAGS, BULK_FLAGS, TEST_FLAGS, Cluster, Fornax, HTTPError,
+                    wait_blocks_served)
 from test_span_profiles import build_pprof, folded
 
 CPU = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
@@ -345,19 +346,9 @@ class Exemplars(unittest.TestCase):
         """Cut into blocks, uploaded, served by the store-gateway alone: the
         same answers, the same ids."""
         self.f.stop()
-        f = Fornax(self.base + BULK_FLAGS + [
-            "-ingester.max-block-duration=1m", "-ingester.block-cut-delay=1s",
-            "-ingester.local-block-retention=1s", "-store-gateway.sync-interval=1s"],
-            data_dir=self.data).start()
+        f = Fornax(self.base + BULK_FLAGS + BLOCKS_NOW_FLAGS, data_dir=self.data).start()
         try:
-            def metric(name):
-                return f.metric(name) or 0
-
-            def moved():
-                up = metric("fornax_ingester_blocks_uploaded_total")
-                return (up >= 1 and metric("fornax_ingester_local_blocks_retired_total") == up and
-                        metric("fornax_store_gateway_blocks_loaded") == up)
-            wait_for(moved, 60, "blocks uploaded, retired and loaded", interval=0.25)
+            wait_blocks_served(f)
             got, ids = answers(f, self.profiles)
             self.assertEqual(got, self.head)
             self.assertEqual(set(ids), set(self.head_ids))

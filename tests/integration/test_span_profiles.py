@@ -18,7 +18,8 @@ import time
 import unittest
 
 import pbwire
-from fornax import BULK_FLAGS, TEST_FLAGS, Cluster, Fornax, HTTPError, wait_for
+from fornax import (BLOCKS_NOW_FLAGS, BULK_FLAGS, TEST_FLAGS, Cluster, Fornax, HTTPError,
+                    wait_blocks_served)
 
 CPU = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
 SERVICE = "span-app"
@@ -248,19 +249,9 @@ class SpanProfiles(unittest.TestCase):
     def test_3_blocks(self):
         """Cut into blocks, uploaded, served by the store-gateway alone."""
         self.f.stop()
-        f = Fornax(self.base + BULK_FLAGS + [
-            "-ingester.max-block-duration=1m", "-ingester.block-cut-delay=1s",
-            "-ingester.local-block-retention=1s", "-store-gateway.sync-interval=1s"],
-            data_dir=self.data).start()
+        f = Fornax(self.base + BULK_FLAGS + BLOCKS_NOW_FLAGS, data_dir=self.data).start()
         try:
-            def metric(name):
-                return f.metric(name) or 0
-
-            def moved():
-                up = metric("fornax_ingester_blocks_uploaded_total")
-                return (up >= 1 and metric("fornax_ingester_local_blocks_retired_total") == up and
-                        metric("fornax_store_gateway_blocks_loaded") == up)
-            wait_for(moved, 60, "blocks uploaded, retired and loaded", interval=0.25)
+            wait_blocks_served(f)
             self.assertEqual(answers(f), self.head)
         except Exception:
             print(f.logs())

@@ -26,7 +26,7 @@ import tempfile
 import time
 import unittest
 
-from fornax import TEST_FLAGS, Etcd, Fornax, ROOT, fixture
+from fornax import BLOCKS_NOW_FLAGS, TEST_FLAGS, Etcd, Fornax, ROOT, fixture, wait_blocks_served
 import pbwire
 
 SEEDS = os.path.join(ROOT, "tests", "fuzz", "corpus", "block")
@@ -291,16 +291,10 @@ class BlocksEndToEnd(unittest.TestCase):
             f.stop()
         self.assertTrue(before["fg {service_name=\"e2e-go\"}"]["flamegraph"]["total"] != "0")
 
-        f = Fornax(self.base + ["-ingester.max-block-duration=1m", "-ingester.block-cut-delay=1s",
-                                "-ingester.local-block-retention=1s",
-                                "-store-gateway.sync-interval=1s"], data_dir=self.data)
+        f = Fornax(self.base + BLOCKS_NOW_FLAGS, data_dir=self.data)
         f.start()
         try:
-            def moved():
-                up = metric(f, "fornax_ingester_blocks_uploaded_total") or 0
-                return (up > 1 and metric(f, "fornax_ingester_local_blocks_retired_total") == up and
-                        metric(f, "fornax_store_gateway_blocks_loaded") == up)
-            eventually(moved, timeout=60, what="blocks uploaded, retired and loaded")
+            wait_blocks_served(f, at_least=2)
             self.assertEqual(self.answers(f), before)
         except Exception:
             print(f.logs())

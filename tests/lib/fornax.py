@@ -284,6 +284,22 @@ TEST_FLAGS = ["-validation.reject-older-than=0", "-querier.max-query-lookback=0"
               "-querier.query-store-after=0"]
 # Tests push faster than the default 4 MB/s per tenant; the limit has its own test.
 BULK_FLAGS = ["-distributor.ingestion-rate-limit-mb=1000", "-distributor.ingestion-burst-size-mb=1000"]
+# Cut the head into blocks as soon as possible, hand them to the store-gateway
+# and stop serving them from the ingester (with wait_blocks_served).
+BLOCKS_NOW_FLAGS = ["-ingester.max-block-duration=1m", "-ingester.block-cut-delay=1s",
+                    "-ingester.local-block-retention=1s", "-store-gateway.sync-interval=1s"]
+
+
+def wait_blocks_served(f, at_least=1, timeout=60):
+    """Waits until f (started with BLOCKS_NOW_FLAGS) has uploaded at least
+    `at_least` blocks, retired every one of them from its ingester and loaded
+    every one in its store-gateway: from then on answers come from blocks."""
+    def moved():
+        up = f.metric("fornax_ingester_blocks_uploaded_total") or 0
+        return (up >= at_least and
+                (f.metric("fornax_ingester_local_blocks_retired_total") or 0) == up and
+                (f.metric("fornax_store_gateway_blocks_loaded") or 0) == up)
+    wait_for(moved, timeout, "blocks uploaded, retired and loaded", interval=0.25)
 
 
 class Cluster:
